@@ -1,0 +1,47 @@
+package engine
+
+import "time"
+
+// Event is one record travelling through a pipeline before it is stored.
+//
+// Sources fill Value (any JSON-compatible Go value: map[string]any, []any,
+// string, float64, json.Number, bool, nil) and the Meta they know. Transforms
+// replace Value; the engine then derives the stored event's id and ordering
+// key (see Identify) and marshals Value to the exact bytes the sink will send.
+type Event struct {
+	// Value is the payload, decoded JSON.
+	Value any
+	// ID is the source's stable identity for this change (an Intercom
+	// notification id, or pipeline+object+updated time for a poll). It is the
+	// fallback eventId when the transformed value carries none.
+	ID string
+	// Key orders delivery: events with the same key are delivered in the
+	// order they were stored. Usually the object id.
+	Key string
+	// Meta is exposed to transforms as $meta (jq) and meta (expr).
+	Meta Meta
+}
+
+// Meta describes where an event came from. Keys are stable and documented in
+// the README; sources may add their own (the poller adds "resource" and
+// "eventType", the webhook source adds "headers").
+type Meta map[string]any
+
+// Standard Meta keys set by the engine for every event.
+const (
+	MetaPipeline = "pipeline"  // pipeline name
+	MetaSource   = "source"    // source kind, e.g. "intercom_webhook"
+	MetaReceived = "received"  // RFC 3339 time the source received the event
+	MetaHeaders  = "headers"   // webhook request headers, lower-case names
+	MetaResource = "resource"  // poller resource (the objectType)
+	MetaType     = "eventType" // poller-computed CREATED or UPDATED
+)
+
+// Clock is the time source components use, so tests can fix it.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
