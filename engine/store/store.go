@@ -71,14 +71,14 @@ type Batch struct {
 type OpKind uint8
 
 const (
-	OpAppend     OpKind = iota + 1 // append Record to Pipeline's queue; Seq is assigned
-	OpUpdate                       // rewrite the queued Record with Record.Seq (attempt bookkeeping)
-	OpAck                          // remove Record.Seq from the queue (delivered)
-	OpDeadLetter                   // remove Dead.Seq from the queue if queued, store Dead
-	OpPut                          // set Key to Value in Pipeline's key-value space
-	OpDelete                       // delete Key from Pipeline's key-value space
-	OpPutIfAbsent                  // like OpPut, but if Key exists the whole batch fails with ErrExists
-	OpDropDead                     // delete dead letter Dead.Seq (after a replay)
+	OpAppend      OpKind = iota + 1 // append Record to Pipeline's queue; Seq is assigned
+	OpUpdate                        // rewrite the queued Record with Record.Seq (attempt bookkeeping)
+	OpAck                           // remove Record.Seq from the queue (delivered)
+	OpDeadLetter                    // remove Dead.Seq from the queue if queued, store Dead
+	OpPut                           // set Key to Value in Pipeline's key-value space
+	OpDelete                        // delete Key from Pipeline's key-value space
+	OpPutIfAbsent                   // like OpPut, but if Key exists the whole batch fails with ErrExists
+	OpDropDead                      // delete dead letter Dead.Seq (after a replay)
 )
 
 // ErrExists is returned by Commit when an OpPutIfAbsent key already exists;
