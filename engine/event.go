@@ -35,6 +35,9 @@ const (
 	MetaHeaders  = "headers"   // webhook request headers, lower-case names
 	MetaResource = "resource"  // poller resource (the objectType)
 	MetaType     = "eventType" // poller-computed CREATED or UPDATED
+	MetaID       = "id"        // the source's stable event id (Event.ID)
+	MetaObjectID = "objectId"  // poller: the record's id (idField)
+	MetaDate     = "eventDate" // poller: the record's change time, RFC 3339 UTC
 )
 
 // Clock is the time source components use, so tests can fix it.
