@@ -1,0 +1,6 @@
+package main
+
+// The components compiled into connectord register themselves from init().
+import (
+	_ "github.com/connectord/connectord/sources/generator"
+)

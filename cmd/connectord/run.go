@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/daemon"
+)
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", stderr)
+	dir := fs.String("config", "./pipelines", "directory of pipeline files")
+	listen := fs.String("listen", "127.0.0.1:8080", "webhook listener address")
+	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin listener address (metrics, health, status)")
+	data := fs.String("data", "./data", "directory of the embedded store")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	logger, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, "connectord run:", err)
+		return exitUsage
+	}
+	ctx := context.Background()
+	d, err := daemon.Start(ctx, daemon.Config{
+		ConfigDir:    *dir,
+		DataDir:      *data,
+		Listen:       *listen,
+		Admin:        *adminAddr,
+		Logger:       logger,
+		DrainTimeout: *drain,
+		AdminToken:   config.Secret(os.Getenv("CONNECTORD_ADMIN_TOKEN")),
+	})
+	if err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			fmt.Fprintln(stderr, errs.Error())
+			return exitInvalid
+		}
+		logger.Error("cannot start", "error", err)
+		return exitInvalid
+	}
+
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	for s := range sig {
+		if s == syscall.SIGHUP {
+			d.Reload(ctx)
+			continue
+		}
+		logger.Info("shutting down", "signal", s.String(), "drain_timeout", *drain)
+		sctx, cancel := context.WithTimeout(ctx, *drain)
+		err := d.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			logger.Error("shutdown", "error", err)
+			return exitInvalid
+		}
+		logger.Info("stopped")
+		return exitOK
+	}
+	return exitOK
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/config"
+)
+
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("validate", stderr)
+	dir := fs.String("config", "./pipelines", "directory of pipeline files")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	built, errs := loadAndBuild(*dir, engine.BuildOptions{})
+	if len(errs) > 0 {
+		fmt.Fprintln(stderr, errs.Error())
+		fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
+		return exitInvalid
+	}
+	for _, b := range built {
+		closeBuilt(b)
+	}
+	fmt.Fprintf(stdout, "%s: %d pipeline(s) OK\n", *dir, len(built))
+	return exitOK
+}
+
+// loadAndBuild reads and builds every pipeline in dir, collecting all
+// errors.
+func loadAndBuild(dir string, opts engine.BuildOptions) ([]*engine.Built, config.Errors) {
+	specs, errs := config.Load(dir, os.LookupEnv)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return engine.Build(specs, opts)
+}
+
+func closeBuilt(b *engine.Built) {
+	for _, c := range []any{b.Source, b.Sink} {
+		if cl, ok := c.(engine.Closer); ok {
+			_ = cl.Close()
+		}
+	}
+}

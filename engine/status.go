@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"sort"
+	"time"
+)
+
+// PipelineStatus is what the status API reports about a running pipeline.
+type PipelineStatus struct {
+	Name       string         `json:"name"`
+	State      string         `json:"state"`
+	File       string         `json:"file"`
+	Hash       string         `json:"hash"`
+	Generation uint64         `json:"generation"`
+	Started    time.Time      `json:"started"`
+	Source     string         `json:"source"`
+	Sink       string         `json:"sink"`
+	Path       string         `json:"path,omitempty"`
+	Delivery   DeliveryStatus `json:"delivery"`
+	Totals     Totals         `json:"totals"`
+	LastError  string         `json:"last_error,omitempty"`
+	LastErrAt  time.Time      `json:"last_error_at,omitzero"`
+}
+
+// Totals is a snapshot of Counters.
+type Totals struct {
+	In           uint64 `json:"in"`
+	Filtered     uint64 `json:"filtered"`
+	Stored       uint64 `json:"stored"`
+	Delivered    uint64 `json:"delivered"`
+	Retried      uint64 `json:"retried"`
+	DeadLettered uint64 `json:"dead_lettered"`
+}
+
+// Snapshot reads the counters.
+func (c *Counters) Snapshot() Totals {
+	return Totals{
+		In: c.In.Load(), Filtered: c.Filtered.Load(), Stored: c.Stored.Load(),
+		Delivered: c.Delivered.Load(), Retried: c.Retried.Load(), DeadLettered: c.DeadLettered.Load(),
+	}
+}
+
+// Status reports every running pipeline, sorted by name.
+func (r *Runtime) Status() []PipelineStatus {
+	r.mu.Lock()
+	gens := make([]*generation, 0, len(r.running))
+	for _, g := range r.running {
+		gens = append(gens, g)
+	}
+	r.mu.Unlock()
+	out := make([]PipelineStatus, 0, len(gens))
+	for _, g := range gens {
+		c := r.Counters(g.name)
+		st := PipelineStatus{
+			Name:       g.name,
+			State:      g.getState(),
+			File:       g.built.Spec.File,
+			Hash:       g.built.Hash,
+			Generation: g.number,
+			Started:    g.started,
+			Source:     g.built.Spec.Source.Kind,
+			Sink:       g.built.Spec.Sink.Kind,
+			Path:       g.built.Path(),
+			Delivery:   g.deliverer.Status(),
+			Totals:     c.Snapshot(),
+		}
+		if se := c.SourceError(); se != "" && st.State == "running" {
+			st.State = "degraded: " + se
+		}
+		if st.Delivery.Paused != "" {
+			st.State = "paused"
+		}
+		st.LastError, st.LastErrAt = c.LastError()
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
