@@ -141,3 +141,11 @@ var DefaultPolicy = Policy{
 		Max:         6 * time.Hour,
 	},
 }
+
+// Poller is a Source that works in cycles. PollOnce runs one complete cycle
+// synchronously and returns once its events are stored; golden-file tests
+// use it to drive a poller deterministically.
+type Poller interface {
+	Source
+	PollOnce(ctx context.Context, host Host) error
+}

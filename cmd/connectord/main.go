@@ -27,6 +27,7 @@ func commands() []command {
 	return []command{
 		{"run", "run every pipeline in --config", runCmd},
 		{"validate", "check pipeline files; print every error as FILE:LINE:COL", validateCmd},
+		{"test", "run golden-file pipeline tests", testCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
