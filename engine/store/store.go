@@ -111,7 +111,8 @@ func (b *Batch) Ack(pipeline string, seq uint64) {
 }
 
 // DeadLetter stores d and removes d.Seq from the queue if it is queued. A
-// transform-stage dead letter (never queued) gets a fresh Seq.
+// transform-stage dead letter (never queued) gets a fresh Seq, which Commit
+// fills in the batch.
 func (b *Batch) DeadLetter(pipeline string, d DeadLetter) {
 	b.Ops = append(b.Ops, Op{Kind: OpDeadLetter, Pipeline: pipeline, Dead: d})
 }
@@ -168,7 +169,8 @@ type Store interface {
 	// Value returns the value of key, or ErrNotFound.
 	Value(ctx context.Context, pipeline, key string) ([]byte, error)
 	// Scan calls fn for each key with the prefix, in key order, until fn
-	// returns false.
+	// returns false. fn runs inside a read transaction and must not call
+	// Commit.
 	Scan(ctx context.Context, pipeline, prefix string, fn func(key string, value []byte) bool) error
 
 	// DeadLetters returns up to limit dead letters with Seq > after, in order.

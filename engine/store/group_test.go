@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// lineUp holds one transaction open with first in it, queues the others
+// behind it in order, and returns their results once the gate opens.
+func lineUp(t *testing.T, s *Bolt, g *txGate, first *Batch, others []*Batch) (error, []error) {
+	t.Helper()
+	g.hold()
+	firstErr := make(chan error, 1)
+	go func() { firstErr <- s.Commit(context.Background(), first) }()
+	<-g.entered
+	errs := make([]error, len(others))
+	var wg sync.WaitGroup
+	for i, b := range others {
+		wg.Go(func() { errs[i] = s.Commit(context.Background(), b) })
+		waitFor(t, "batch to queue", func() bool { return s.waitingLen() == i+1 })
+	}
+	g.open()
+	wg.Wait()
+	return <-firstErr, errs
+}
+
+func TestGroupCommitSharesOneTransaction(t *testing.T) {
+	g := newTxGate()
+	s, _ := openTemp(t, WithClock(g.now))
+	var first Batch
+	first.Append("p", rec(0))
+	others := make([]*Batch, 10)
+	for i := range others {
+		others[i] = &Batch{}
+		others[i].Append("p", rec(i+1))
+	}
+	before := s.Syncs()
+	firstErr, errs := lineUp(t, s, g, &first, others)
+	if firstErr != nil || errors.Join(errs...) != nil {
+		t.Fatalf("commits failed: %v %v", firstErr, errs)
+	}
+	if got := s.Syncs() - before; got != 2 {
+		t.Fatalf("11 commits took %d transactions, want 2 (one held, then one group)", got)
+	}
+	if st := stats(t, s, "p"); st.Queued != 11 {
+		t.Fatalf("queued = %d, want 11", st.Queued)
+	}
+}
+
+func TestGroupCommitCap(t *testing.T) {
+	g := newTxGate()
+	s, _ := openTemp(t, WithClock(g.now), WithMaxGroup(4))
+	var first Batch
+	first.Append("p", rec(0))
+	others := make([]*Batch, 10)
+	for i := range others {
+		others[i] = &Batch{}
+		others[i].Append("p", rec(i+1))
+	}
+	// A batch larger than the cap still commits, alone.
+	big := &Batch{}
+	for i := range 6 {
+		big.Append("p", rec(100+i))
+	}
+	others = append(others, big)
+	before := s.Syncs()
+	firstErr, errs := lineUp(t, s, g, &first, others)
+	if firstErr != nil || errors.Join(errs...) != nil {
+		t.Fatalf("commits failed: %v %v", firstErr, errs)
+	}
+	// held one, then 4+4+2 single-op batches, then the big one.
+	if got := s.Syncs() - before; got != 5 {
+		t.Fatalf("took %d transactions, want 5", got)
+	}
+	if st := stats(t, s, "p"); st.Queued != 17 {
+		t.Fatalf("queued = %d, want 17", st.Queued)
+	}
+}
+
+// A batch that breaks midway (here: updating a record whose stored value is
+// corrupt) must not take the rest of its group down with it.
+func TestGroupSurvivesBrokenBatch(t *testing.T) {
+	g := newTxGate()
+	s, _ := openTemp(t, WithClock(g.now))
+	seq := appendOne(t, s, "p", rec(1))
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		p, _ := readPipeline(tx, "p")
+		return p.queue.Put(seqKey(seq), []byte("garbage"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var first Batch
+	first.Put("p", "first", []byte("1"))
+	before := &Batch{}
+	before.Append("p", rec(2))
+	broken := &Batch{}
+	broken.Put("p", "broken", []byte("x"))
+	broken.Update("p", Record{Seq: seq, Attempts: 1})
+	after := &Batch{}
+	after.Append("p", rec(3))
+	firstErr, errs := lineUp(t, s, g, &first, []*Batch{before, broken, after})
+	if firstErr != nil || errs[0] != nil || errs[2] != nil {
+		t.Fatalf("healthy batches failed: %v %v", firstErr, errs)
+	}
+	if !errors.Is(errs[1], errCorrupt) {
+		t.Fatalf("broken batch err = %v, want errCorrupt", errs[1])
+	}
+	if _, err := s.Value(context.Background(), "p", "broken"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("broken batch half-applied: %v", err)
+	}
+	for _, b := range []*Batch{before, after} {
+		r, err := s.Get(context.Background(), "p", b.Ops[0].Record.Seq)
+		if err != nil || r.ID != b.Ops[0].Record.ID {
+			t.Fatalf("healthy append %d: %+v, %v", b.Ops[0].Record.Seq, r, err)
+		}
+	}
+	var ack Batch
+	ack.Ack("p", seq) // Ack needs no decoding: the way out for a corrupt record
+	mustCommit(t, s, &ack)
+	if st := stats(t, s, "p"); st.Queued != 2 {
+		t.Fatalf("queued = %d, want 2", st.Queued)
+	}
+}
+
+func TestCommitContext(t *testing.T) {
+	g := newTxGate()
+	s, _ := openTemp(t, WithClock(g.now))
+	g.hold()
+	held := &Batch{}
+	held.Append("p", rec(1))
+	heldCtx, cancelHeld := context.WithCancel(context.Background())
+	heldErr := make(chan error, 1)
+	go func() { heldErr <- s.Commit(heldCtx, held) }()
+	<-g.entered
+
+	// Waiting batch: cancelling withdraws it, nothing is written.
+	waiting := &Batch{}
+	waiting.Append("p", rec(2))
+	ctx, cancel := context.WithCancel(context.Background())
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- s.Commit(ctx, waiting) }()
+	waitFor(t, "batch to queue", func() bool { return s.waitingLen() == 1 })
+	cancel()
+	if err := <-waitErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("withdrawn commit err = %v, want context.Canceled", err)
+	}
+	// Batch already in a transaction: cancelling does not change its fate.
+	cancelHeld()
+	g.open()
+	if err := <-heldErr; err != nil {
+		t.Fatalf("taken commit err = %v, want nil (it was written)", err)
+	}
+	if got := seqs(pending(t, s, "p")); len(got) != 1 || got[0] != held.Ops[0].Record.Seq {
+		t.Fatalf("pending = %v, want only the held batch", got)
+	}
+	if err := s.Commit(ctx, waiting); !errors.Is(err, context.Canceled) {
+		t.Fatalf("commit with done ctx = %v", err)
+	}
+}
+
+// Close commits what was already handed over before it closes the file.
+func TestCloseDrainsWaiting(t *testing.T) {
+	g := newTxGate()
+	s, path := openTemp(t, WithClock(g.now))
+	var first Batch
+	first.Append("p", rec(0))
+	g.hold()
+	errs := make(chan error, 6)
+	go func() { errs <- s.Commit(context.Background(), &first) }()
+	<-g.entered
+	for i := range 5 {
+		go func() {
+			var b Batch
+			b.Append("p", rec(i+1))
+			errs <- s.Commit(context.Background(), &b)
+		}()
+	}
+	waitFor(t, "batches to queue", func() bool { return s.waitingLen() == 5 })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, "Close to start", s.isClosed)
+	g.open()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatalf("commit before Close failed: %v", err)
+		}
+	}
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if st := stats(t, s2, "p"); st.Queued != 6 {
+		t.Fatalf("queued = %d, want 6", st.Queued)
+	}
+}
+
+func TestPutIfAbsentConcurrent(t *testing.T) {
+	s, _ := openTemp(t)
+	const racers, bystanders = 50, 50
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	batches := make([]*Batch, racers)
+	start := make(chan struct{})
+	for i := range racers {
+		b := &Batch{}
+		b.PutIfAbsent("hook", "seen/notif-1", []byte(fmt.Sprint(i)))
+		b.Append("hook", Record{ID: fmt.Sprintf("racer-%d", i), Body: []byte(fmt.Sprint(i))})
+		batches[i] = b
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Commit(context.Background(), b)
+		})
+	}
+	byErrs := make([]error, bystanders)
+	for i := range bystanders {
+		wg.Go(func() {
+			<-start
+			var b Batch
+			b.PutIfAbsent("hook", fmt.Sprintf("seen/other-%d", i), []byte("x"))
+			b.Append("hook", Record{ID: fmt.Sprintf("bystander-%d", i)})
+			byErrs[i] = s.Commit(context.Background(), &b)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("racers %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, ErrExists):
+			t.Fatalf("racer %d err = %v, want ErrExists", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no racer won")
+	}
+	if err := errors.Join(byErrs...); err != nil {
+		t.Fatalf("bystanders failed: %v", err)
+	}
+	v, err := s.Value(context.Background(), "hook", "seen/notif-1")
+	if err != nil || string(v) != fmt.Sprint(winner) {
+		t.Fatalf("key = %q, %v; want winner %d", v, err, winner)
+	}
+	rs := pending(t, s, "hook")
+	racersStored := 0
+	for _, r := range rs {
+		if len(r.ID) > 6 && r.ID[:6] == "racer-" {
+			racersStored++
+			if r.ID != fmt.Sprintf("racer-%d", winner) || r.Seq != batches[winner].Ops[1].Record.Seq {
+				t.Fatalf("losing racer's append stored: %+v", r)
+			}
+		}
+	}
+	if racersStored != 1 || len(rs) != 1+bystanders {
+		t.Fatalf("stored %d racer and %d total records, want 1 and %d", racersStored, len(rs), 1+bystanders)
+	}
+	if st := stats(t, s, "hook"); st.Queued != len(rs) {
+		t.Fatalf("queued counter = %d, want %d", st.Queued, len(rs))
+	}
+}
+
+// PutIfAbsent sees keys that earlier batches of the same transaction wrote,
+// empty values included.
+func TestPutIfAbsentWithinGroup(t *testing.T) {
+	g := newTxGate()
+	s, _ := openTemp(t, WithClock(g.now))
+	var first Batch
+	first.Put("p", "unrelated", nil)
+	setter := &Batch{}
+	setter.Put("p", "seen/1", nil)
+	dup := &Batch{}
+	dup.PutIfAbsent("p", "seen/1", []byte("again"))
+	dup.Append("p", rec(1))
+	firstErr, errs := lineUp(t, s, g, &first, []*Batch{setter, dup})
+	if firstErr != nil || errs[0] != nil {
+		t.Fatalf("commits failed: %v %v", firstErr, errs)
+	}
+	if !errors.Is(errs[1], ErrExists) {
+		t.Fatalf("PutIfAbsent after same-transaction Put: err = %v, want ErrExists", errs[1])
+	}
+	if v, err := s.Value(context.Background(), "p", "seen/1"); err != nil || len(v) != 0 {
+		t.Fatalf("Value = %q, %v; want empty", v, err)
+	}
+	if st := stats(t, s, "p"); st.Queued != 0 {
+		t.Fatalf("rejected batch appended: %+v", st)
+	}
+}

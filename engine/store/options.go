@@ -1,0 +1,43 @@
+package store
+
+import "time"
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	lockTimeout time.Duration
+	maxGroup    int
+	now         func() time.Time
+}
+
+func defaultOptions() options {
+	return options{lockTimeout: time.Second, maxGroup: 1024, now: time.Now}
+}
+
+// WithLockTimeout sets how long Open waits for the data file's lock before
+// it fails with ErrLocked. The default is one second; a zero or negative
+// value tries once and does not wait.
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) { o.lockTimeout = d }
+}
+
+// WithMaxGroup caps how many operations one group commit takes from the
+// queue of waiting batches (default 1024). A single larger batch still
+// commits, alone.
+func WithMaxGroup(ops int) Option {
+	return func(o *options) {
+		if ops > 0 {
+			o.maxGroup = ops
+		}
+	}
+}
+
+// WithClock sets the time source for Record.Stored (tests fix it).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
