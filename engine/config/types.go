@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,8 +20,14 @@ type Position struct {
 	Col  int
 }
 
-// String formats the position as FILE:LINE:COL.
-func (p Position) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+// String formats the position as FILE:LINE:COL, or FILE alone when there is
+// no line (an error reading the file or directory itself).
+func (p Position) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
 
 // NodePos is the position of n in file.
 func NodePos(file string, n *yaml.Node) Position {
@@ -34,9 +42,14 @@ func NodePos(file string, n *yaml.Node) Position {
 type Error struct {
 	Pos Position
 	Msg string
+	// Err is the underlying cause when there is one (an I/O error).
+	Err error
 }
 
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf makes an *Error at pos.
 func Errorf(pos Position, format string, args ...any) *Error {
@@ -46,14 +59,25 @@ func Errorf(pos Position, format string, args ...any) *Error {
 // Errors is every error found in a load; validate reports them all.
 type Errors []*Error
 
-// Error joins the errors, one per line, in file order.
+// Error joins the errors, one per line, in file order. It sorts a copy, so
+// it is safe to call concurrently.
 func (es Errors) Error() string {
-	es.Sort()
-	lines := make([]string, len(es))
-	for i, e := range es {
+	sorted := slices.Clone(es)
+	sorted.Sort()
+	lines := make([]string, len(sorted))
+	for i, e := range sorted {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Unwrap exposes each error to errors.Is and errors.As.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // Sort orders errors by file, line and column.
@@ -180,6 +204,9 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // UnmarshalYAML accepts "30s" or a number of seconds.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a duration (e.g. 30s, 5m, 1h), got %s", describe(n))
+	}
 	v, err := ParseDuration(n.Value, time.Second)
 	if err != nil {
 		return err
@@ -240,8 +267,10 @@ type Text struct {
 }
 
 // PosAt maps a byte offset in Value to a file position. It is exact for
-// plain, single-line quoted and literal block scalars, and close for folded
-// ones and escapes.
+// single-line plain and quoted scalars (escapes other than '', \" and \\
+// aside) and for literal block scalars (Indent set, as Decode does for nodes from Load); close for folded
+// and multi-line flow scalars, escapes, and values changed by interpolation.
+// Columns count characters, as yaml.v3's do.
 func (t Text) PosAt(offset int) Position {
 	if offset < 0 {
 		offset = 0
@@ -251,7 +280,7 @@ func (t Text) PosAt(offset int) Position {
 	}
 	before := t.Value[:offset]
 	nl := strings.Count(before, "\n")
-	col := offset - (strings.LastIndexByte(before, '\n') + 1)
+	col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
 	p := t.Pos
 	switch {
 	case t.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
@@ -262,7 +291,7 @@ func (t Text) PosAt(offset int) Position {
 		return Position{File: p.File, Line: p.Line + 1 + nl, Col: indent + col}
 	case t.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
 		if nl == 0 {
-			return Position{File: p.File, Line: p.Line, Col: p.Col + 1 + col}
+			return Position{File: p.File, Line: p.Line, Col: p.Col + 1 + col + escapes(t.Style, before)}
 		}
 		return Position{File: p.File, Line: p.Line + nl, Col: col + 1}
 	default:
@@ -273,13 +302,25 @@ func (t Text) PosAt(offset int) Position {
 	}
 }
 
+// escapes counts the characters before that a quoted scalar must have
+// written as two: '' in single quotes, \" and \\ in double quotes. Other
+// escapes (\t, \u00e9) may or may not have been used, so they are not
+// counted.
+func escapes(style yaml.Style, before string) int {
+	if style&yaml.SingleQuotedStyle != 0 {
+		return strings.Count(before, "'")
+	}
+	return strings.Count(before, `"`) + strings.Count(before, `\`)
+}
+
 // Pipeline is one pipeline as written in a file, before its components are
 // built.
 type Pipeline struct {
-	Name    string
-	NamePos Position
-	Pos     Position // the pipeline's mapping
-	File    string
+	Name        string
+	NamePos     Position // the name's value
+	Description string
+	Pos         Position // the pipeline's mapping
+	File        string
 	// Source and Sink are exactly one component each; Transforms in order.
 	Source     Component
 	Transforms []Component
@@ -292,9 +333,12 @@ type Pipeline struct {
 
 // Component is one source, transform or sink: `kind: {options}`.
 type Component struct {
-	Kind string     // registered name, e.g. "intercom_poller"
-	Pos  Position   // position of the kind key
-	Node *yaml.Node // the options node, aliases resolved and variables interpolated
+	Kind string   // registered name, e.g. "intercom_poller"
+	Pos  Position // position of the kind key
+	// Node is the options node, variables interpolated and aliases and
+	// merge keys resolved; a null scalar when nothing was written. Decode
+	// it with Decode.
+	Node *yaml.Node
 }
 
 // Shorthand is implemented by options structs that may be written as one

@@ -12,13 +12,13 @@ import (
 
 // lineUp holds one transaction open with first in it, queues the others
 // behind it in order, and returns their results once the gate opens.
-func lineUp(t *testing.T, s *Bolt, g *txGate, first *Batch, others []*Batch) (error, []error) {
+func lineUp(t *testing.T, s *Bolt, g *txGate, first *Batch, others []*Batch) (errs []error, firstErr error) {
 	t.Helper()
 	g.hold()
-	firstErr := make(chan error, 1)
-	go func() { firstErr <- s.Commit(context.Background(), first) }()
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- s.Commit(context.Background(), first) }()
 	<-g.entered
-	errs := make([]error, len(others))
+	errs = make([]error, len(others))
 	var wg sync.WaitGroup
 	for i, b := range others {
 		wg.Go(func() { errs[i] = s.Commit(context.Background(), b) })
@@ -26,7 +26,7 @@ func lineUp(t *testing.T, s *Bolt, g *txGate, first *Batch, others []*Batch) (er
 	}
 	g.open()
 	wg.Wait()
-	return <-firstErr, errs
+	return errs, <-firstDone
 }
 
 func TestGroupCommitSharesOneTransaction(t *testing.T) {
@@ -40,7 +40,7 @@ func TestGroupCommitSharesOneTransaction(t *testing.T) {
 		others[i].Append("p", rec(i+1))
 	}
 	before := s.Syncs()
-	firstErr, errs := lineUp(t, s, g, &first, others)
+	errs, firstErr := lineUp(t, s, g, &first, others)
 	if firstErr != nil || errors.Join(errs...) != nil {
 		t.Fatalf("commits failed: %v %v", firstErr, errs)
 	}
@@ -69,7 +69,7 @@ func TestGroupCommitCap(t *testing.T) {
 	}
 	others = append(others, big)
 	before := s.Syncs()
-	firstErr, errs := lineUp(t, s, g, &first, others)
+	errs, firstErr := lineUp(t, s, g, &first, others)
 	if firstErr != nil || errors.Join(errs...) != nil {
 		t.Fatalf("commits failed: %v %v", firstErr, errs)
 	}
@@ -103,7 +103,7 @@ func TestGroupSurvivesBrokenBatch(t *testing.T) {
 	broken.Update("p", Record{Seq: seq, Attempts: 1})
 	after := &Batch{}
 	after.Append("p", rec(3))
-	firstErr, errs := lineUp(t, s, g, &first, []*Batch{before, broken, after})
+	errs, firstErr := lineUp(t, s, g, &first, []*Batch{before, broken, after})
 	if firstErr != nil || errs[0] != nil || errs[2] != nil {
 		t.Fatalf("healthy batches failed: %v %v", firstErr, errs)
 	}
@@ -283,7 +283,7 @@ func TestPutIfAbsentWithinGroup(t *testing.T) {
 	dup := &Batch{}
 	dup.PutIfAbsent("p", "seen/1", []byte("again"))
 	dup.Append("p", rec(1))
-	firstErr, errs := lineUp(t, s, g, &first, []*Batch{setter, dup})
+	errs, firstErr := lineUp(t, s, g, &first, []*Batch{setter, dup})
 	if firstErr != nil || errs[0] != nil {
 		t.Fatalf("commits failed: %v %v", firstErr, errs)
 	}
