@@ -12,9 +12,9 @@ import (
 	"github.com/connectord/connectord/engine/store"
 )
 
-// pausedKey is the state key that persists a delivery pause (410 Gone), so a
+// PausedKey is the state key that persists a delivery pause (410 Gone), so a
 // restart does not resume hammering a receiver that said it is gone.
-const pausedKey = "delivery.paused"
+const PausedKey = "delivery.paused"
 
 // Window sizes of the deliverer. Records beyond bodyWindow keep only their
 // header in memory (~100 bytes) and have their body re-read on dispatch; at
@@ -99,7 +99,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.keys = map[string]*keyQueue{}
 	d.results = make(chan attemptResult)
 	d.more = true
-	if v, err := d.store.Value(ctx, d.name, pausedKey); err == nil {
+	if v, err := d.store.Value(ctx, d.name, PausedKey); err == nil {
 		d.setPaused(string(v))
 	}
 	timer := time.NewTimer(time.Hour)
@@ -120,7 +120,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		case <-d.wake:
 			d.more = true
 		case <-d.resumed:
-			if _, err := d.store.Value(ctx, d.name, pausedKey); errors.Is(err, store.ErrNotFound) {
+			if _, err := d.store.Value(ctx, d.name, PausedKey); errors.Is(err, store.ErrNotFound) {
 				d.setPaused("")
 			}
 		case <-timer.C:
@@ -300,7 +300,7 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 				res.outcome = pause
 				reason := fmt.Sprintf("receiver answered 410 Gone at %s; delivery paused until `connectord dlq replay` or `connectord resume`", now.UTC().Format(time.RFC3339))
 				rec.LastError = reason
-				b.Put(d.name, pausedKey, []byte(reason))
+				b.Put(d.name, PausedKey, []byte(reason))
 			}
 			d.logger.Warn("event dead-lettered", "id", rec.ID, "attempts", rec.Attempts, "class", de.Class.String(), "error", de.Error())
 		}

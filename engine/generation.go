@@ -18,7 +18,6 @@ type generation struct {
 	deliverer *deliverer
 	router    *Router
 	route     *Route
-	wake      chan struct{}
 	logger    interface {
 		Error(string, ...any)
 		Warn(string, ...any)
@@ -41,14 +40,13 @@ func (r *Runtime) prepare(b *Built) *generation {
 	r.mu.Unlock()
 	counters := r.Counters(b.Name())
 	logger := r.opts.Logger.With("pipeline", b.Name())
-	wake := make(chan struct{}, 1)
+	wake := r.wakeChan(b.Name())
 	g := &generation{
 		name:    b.Name(),
 		number:  num,
 		built:   b,
 		started: r.opts.Clock.Now(),
 		router:  r.opts.Router,
-		wake:    wake,
 		logger:  logger,
 		state:   "running",
 	}

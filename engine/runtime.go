@@ -34,6 +34,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	running   map[string]*generation
 	counters  map[string]*Counters // per name, kept across generations
+	wakes     map[string]chan struct{}
 	nextGen   uint64
 	applyLock sync.Mutex
 }
@@ -52,7 +53,7 @@ func NewRuntime(opts Options) *Runtime {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
-	return &Runtime{opts: opts, running: map[string]*generation{}, counters: map[string]*Counters{}}
+	return &Runtime{opts: opts, running: map[string]*generation{}, counters: map[string]*Counters{}, wakes: map[string]chan struct{}{}}
 }
 
 // Router is the handler to serve on --listen.
@@ -188,7 +189,7 @@ func (r *Runtime) Shutdown(ctx context.Context) {
 // Resume clears a delivery pause (after 410 Gone) for a pipeline.
 func (r *Runtime) Resume(ctx context.Context, name string) error {
 	var b store.Batch
-	b.Delete(name, pausedKey)
+	b.Delete(name, PausedKey)
 	if err := r.opts.Store.Commit(ctx, &b); err != nil {
 		return err
 	}
@@ -217,17 +218,26 @@ func (r *Runtime) Counters(name string) *Counters {
 	return c
 }
 
+// wakeChan is the pipeline's "records stored" signal. It is shared by all
+// generations of a pipeline: a webhook request still finishing in the old
+// generation during a reload wakes the new generation's deliverer.
+func (r *Runtime) wakeChan(name string) chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.wakes[name]
+	if w == nil {
+		w = make(chan struct{}, 1)
+		r.wakes[name] = w
+	}
+	return w
+}
+
 // Wake tells a pipeline's deliverer that records were added to its queue
 // from outside (a dead-letter replay).
 func (r *Runtime) Wake(name string) {
-	r.mu.Lock()
-	g := r.running[name]
-	r.mu.Unlock()
-	if g != nil {
-		select {
-		case g.wake <- struct{}{}:
-		default:
-		}
+	select {
+	case r.wakeChan(name) <- struct{}{}:
+	default:
 	}
 }
 

@@ -76,3 +76,16 @@ func (r *Runtime) Status() []PipelineStatus {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// Files lists the files running pipelines read besides their pipeline
+// files (jq_file), for the config watcher.
+func (r *Runtime) Files() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, g := range r.running {
+		out = append(out, g.built.Files...)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -28,6 +28,7 @@ func commands() []command {
 		{"run", "run every pipeline in --config", runCmd},
 		{"validate", "check pipeline files; print every error as FILE:LINE:COL", validateCmd},
 		{"test", "run golden-file pipeline tests", testCmd},
+		{"dlq", "list, show, replay or purge dead letters", dlqCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

@@ -23,6 +23,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
+	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -51,6 +52,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if *watch {
+		go func() {
+			if err := d.Watch(watchCtx, daemon.DefaultDebounce, nil); err != nil {
+				logger.Error("config watcher stopped; reload with SIGHUP", "error", err)
+			}
+		}()
+	}
+
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
@@ -60,6 +71,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		logger.Info("shutting down", "signal", s.String(), "drain_timeout", *drain)
+		stopWatch()
 		sctx, cancel := context.WithTimeout(ctx, *drain)
 		err := d.Shutdown(sctx)
 		cancel()

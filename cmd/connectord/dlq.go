@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/connectord/connectord/engine/dlq"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// dlqBackend is the store opened directly, or a running daemon's admin API.
+type dlqBackend interface {
+	List(ctx context.Context, pipeline string, after uint64, limit int) ([]store.DeadLetter, error)
+	Show(ctx context.Context, pipeline string, seq uint64) (store.DeadLetter, error)
+	Replay(ctx context.Context, pipeline string, sel dlq.Selector) (int, error)
+	Purge(ctx context.Context, pipeline string, sel dlq.Selector) (int, error)
+}
+
+type localDLQ struct{ dlq.Service }
+
+func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store.DeadLetter, error) {
+	return l.Store.DeadLetter(ctx, pipeline, seq)
+}
+
+const dlqUsage = `usage: connectord dlq <list|show|replay|purge> --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]
+
+  list    dead letters with their last status and error
+  show    one dead letter in full (--id N)
+  replay  put dead letters back on the queue; they keep their eventId and are
+          signed with the current keys when delivered (--id ID | --all)
+  purge   delete dead letters for good (--id ID | --all)
+
+--id takes a dead letter's number or an eventId, and may repeat. With a daemon
+running (the store is locked) the command goes through its admin API.
+`
+
+func dlqCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, dlqUsage)
+		return exitUsage
+	}
+	op := args[0]
+	fs := newFlags("dlq "+op, stderr)
+	pipeline := fs.String("pipeline", "", "pipeline name (required)")
+	data := fs.String("data", "./data", "directory of the embedded store")
+	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin address of a running daemon")
+	all := fs.Bool("all", false, "select every dead letter")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var ids multiFlag
+	fs.Var(&ids, "id", "dead letter number or eventId (repeatable)")
+	if code, ok := parse(fs, args[1:]); !ok {
+		return code
+	}
+	if *pipeline == "" {
+		fmt.Fprintln(stderr, "connectord dlq: --pipeline is required")
+		return exitUsage
+	}
+	ctx := context.Background()
+	backend, closeFn, err := openDLQ(*data, *adminAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, "connectord dlq:", err)
+		return exitInvalid
+	}
+	defer closeFn()
+	sel := dlq.Selector{All: *all, IDs: ids}
+	switch op {
+	case "list":
+		dls, err := backend.List(ctx, *pipeline, 0, 1000)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord dlq list:", err)
+			return exitInvalid
+		}
+		if *asJSON {
+			return printJSON(stdout, dls)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEVENT ID\tSTAGE\tATTEMPTS\tSTATUS\tDIED\tERROR")
+		for _, d := range dls {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.ID, d.Stage, d.Attempts, statusText(d.Status), d.Died.UTC().Format(time.RFC3339), oneLine(d.Error, 80))
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d dead letter(s)\n", len(dls))
+	case "show":
+		if len(ids) != 1 {
+			fmt.Fprintln(stderr, "connectord dlq show: give one --id (a dead letter number)")
+			return exitUsage
+		}
+		seq, err := strconv.ParseUint(ids[0], 10, 64)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord dlq show: --id must be a dead letter number (see dlq list)")
+			return exitUsage
+		}
+		d, err := backend.Show(ctx, *pipeline, seq)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord dlq show:", err)
+			return exitInvalid
+		}
+		return printJSON(stdout, showable(d))
+	case "replay", "purge":
+		if !*all && len(ids) == 0 {
+			fmt.Fprintf(stderr, "connectord dlq %s: choose dead letters with --id or --all\n", op)
+			return exitUsage
+		}
+		do := backend.Replay
+		if op == "purge" {
+			do = backend.Purge
+		}
+		n, err := do(ctx, *pipeline, sel)
+		if err != nil {
+			fmt.Fprintf(stderr, "connectord dlq %s: %v (%d done)\n", op, err, n)
+			return exitInvalid
+		}
+		verb := map[string]string{"replay": "replayed", "purge": "purged"}[op]
+		fmt.Fprintf(stdout, "%s %d dead letter(s) of %s\n", verb, n, *pipeline)
+	default:
+		fmt.Fprintf(stderr, "connectord dlq: unknown action %q\n\n%s", op, dlqUsage)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// openDLQ opens the store directly, or, if a daemon holds it, uses the
+// daemon's admin API.
+func openDLQ(dataDir, adminAddr string) (dlqBackend, func(), error) {
+	path := filepath.Join(dataDir, "connectord.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("no store at %s (use --data): %w", path, err)
+	}
+	st, err := store.Open(path, store.WithLockTimeout(200*time.Millisecond))
+	if errors.Is(err, store.ErrLocked) {
+		c := &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}
+		return c, func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &localDLQ{dlq.Service{Store: st}}, func() { st.Close() }, nil
+}
+
+// showable renders a dead letter with its body as JSON rather than base64.
+func showable(d store.DeadLetter) any {
+	var body any = string(d.Body)
+	var v any
+	if json.Unmarshal(d.Body, &v) == nil {
+		body = v
+	}
+	return map[string]any{
+		"id": d.Seq, "event_id": d.ID, "key": d.Key, "stage": d.Stage, "attempts": d.Attempts,
+		"status": d.Status, "error": d.Error, "response": d.Response, "stored": d.Stored, "died": d.Died, "body": body,
+	}
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func statusText(s int) string {
+	if s == 0 {
+		return "-"
+	}
+	return strconv.Itoa(s)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

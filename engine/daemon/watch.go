@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// DefaultDebounce is how long the config directory must be quiet before a
+// reload: editors write a file in several steps (truncate, write, rename).
+const DefaultDebounce = 100 * time.Millisecond
+
+// Watch reloads whenever a pipeline file in the config directory, or a file
+// a pipeline references (jq_file), is written, created, renamed or removed,
+// until ctx ends. It watches directories rather than files, so editors that
+// save by rename or by delete-and-create are seen, and so are new files.
+// onReload, if set, is called after each reload.
+func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload func(ReloadStatus)) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
+	}
+	defer w.Close()
+	configDir, err := filepath.Abs(d.cfg.ConfigDir)
+	if err != nil {
+		return err
+	}
+	watched := map[string]bool{}
+	files := map[string]bool{}
+	sync := func() {
+		want := map[string]bool{configDir: true}
+		clear(files)
+		for _, f := range d.runtime.Files() {
+			if abs, err := filepath.Abs(f); err == nil {
+				files[abs] = true
+				want[filepath.Dir(abs)] = true
+			}
+		}
+		for dir := range want {
+			if !watched[dir] {
+				if err := w.Add(dir); err != nil {
+					d.cfg.Logger.Warn("cannot watch directory", "dir", dir, "error", err)
+					continue
+				}
+				watched[dir] = true
+			}
+		}
+	}
+	sync()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if relevant(ev.Name, configDir, files) {
+				timer.Reset(debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			d.cfg.Logger.Warn("config watcher", "error", err)
+		case <-timer.C:
+			st := d.Reload(ctx)
+			sync()
+			if onReload != nil {
+				onReload(st)
+			}
+		}
+	}
+}
+
+// relevant says whether a change to name can change the pipelines: a
+// pipeline file in the config directory (not hidden, not an editor's temp
+// file) or a referenced file.
+func relevant(name, configDir string, files map[string]bool) bool {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return false
+	}
+	if files[abs] {
+		return true
+	}
+	if filepath.Dir(abs) != configDir {
+		return false
+	}
+	base := filepath.Base(abs)
+	if strings.HasPrefix(base, ".") {
+		return false
+	}
+	ext := filepath.Ext(base)
+	return ext == ".yaml" || ext == ".yml"
+}

@@ -1,0 +1,106 @@
+// Package dlq lists, shows, replays and purges dead letters. The same
+// Service backs the admin API (while a daemon holds the store) and the
+// `connectord dlq` command (which opens the store itself when no daemon
+// runs, or calls the admin API through Client when one does).
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// Service operates on one store, and on the running pipelines if Runtime
+// is set (needed to replay transform-stage dead letters).
+type Service struct {
+	Store   store.Store
+	Runtime *engine.Runtime
+}
+
+// Selector chooses dead letters: All, or by queue number or eventId.
+type Selector struct {
+	All bool     `json:"all,omitempty"`
+	IDs []string `json:"ids,omitempty"` // a number selects by Seq, anything else by eventId
+}
+
+// ErrNoneSelected is returned when a selector matches nothing.
+var ErrNoneSelected = errors.New("no dead letter matches")
+
+// List returns up to limit dead letters after seq.
+func (s *Service) List(ctx context.Context, pipeline string, after uint64, limit int) ([]store.DeadLetter, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return s.Store.DeadLetters(ctx, pipeline, after, limit)
+}
+
+// Select resolves a selector to dead letters, paging through the store.
+func (s *Service) Select(ctx context.Context, pipeline string, sel Selector) ([]store.DeadLetter, error) {
+	want := map[string]bool{}
+	for _, id := range sel.IDs {
+		want[id] = true
+	}
+	if !sel.All && len(want) == 0 {
+		return nil, fmt.Errorf("choose dead letters with --id or --all")
+	}
+	var out []store.DeadLetter
+	var after uint64
+	for {
+		page, err := s.Store.DeadLetters(ctx, pipeline, after, 500)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range page {
+			if sel.All || want[strconv.FormatUint(d.Seq, 10)] || want[d.ID] {
+				out = append(out, d)
+			}
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].Seq
+	}
+	if len(out) == 0 {
+		return nil, ErrNoneSelected
+	}
+	return out, nil
+}
+
+// Replay re-queues the selected dead letters (see engine.Runtime.Replay).
+func (s *Service) Replay(ctx context.Context, pipeline string, sel Selector) (int, error) {
+	dls, err := s.Select(ctx, pipeline, sel)
+	if err != nil {
+		return 0, err
+	}
+	if s.Runtime != nil {
+		return s.Runtime.Replay(ctx, pipeline, dls)
+	}
+	n, err := engine.ReplayQueued(ctx, s.Store, pipeline, dls)
+	if err != nil {
+		return n, err
+	}
+	// Without a daemon, also lift a 410 pause: the next start delivers.
+	var b store.Batch
+	b.Delete(pipeline, engine.PausedKey)
+	return n, s.Store.Commit(ctx, &b)
+}
+
+// Purge deletes the selected dead letters for good.
+func (s *Service) Purge(ctx context.Context, pipeline string, sel Selector) (int, error) {
+	if sel.All {
+		return s.Store.PurgeDeadLetters(ctx, pipeline)
+	}
+	dls, err := s.Select(ctx, pipeline, sel)
+	if err != nil {
+		return 0, err
+	}
+	seqs := make([]uint64, len(dls))
+	for i, d := range dls {
+		seqs[i] = d.Seq
+	}
+	return s.Store.PurgeDeadLetters(ctx, pipeline, seqs...)
+}
