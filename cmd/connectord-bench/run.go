@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type runConfig struct {
+	N, C    int
+	Timeout time.Duration
+}
+
+type result struct {
+	n              int
+	elapsed        time.Duration
+	p50, p99       time.Duration
+	lost, dups     int
+	badSignatures  int
+	failedAttempts int
+	cpuPer1000     float64 // CPU seconds of the server process per 1,000 events
+	peakRSSMiB     float64
+	kills          int
+	answeredLost   int
+}
+
+func (r *result) eventsPerSec() float64 { return float64(r.n-r.lost) / r.elapsed.Seconds() }
+
+func (r *result) print(name string) {
+	fmt.Printf("%-11s events/s %8.0f   answer p50 %7s  p99 %7s   CPU s/1000 ev %.3f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d",
+		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuPer1000, r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
+	if r.kills > 0 {
+		fmt.Printf("   kills %d, answered-2xx lost %d", r.kills, r.answeredLost)
+	}
+	fmt.Println()
+}
+
+func buildConnectord() (string, error) {
+	dir, err := os.MkdirTemp("", "connectord-bench-bin-*")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "connectord")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/connectord")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return out, cmd.Run()
+}
+
+// proc is a server process under measurement.
+type proc struct {
+	cmd *exec.Cmd
+}
+
+func (p *proc) cpuSeconds() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+func (p *proc) peakRSSMiB() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func waitFile(path string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return string(b), nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "", fmt.Errorf("%s not written within %s", path, timeout)
+}
+
+func waitHTTP(url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready within %s", url, timeout)
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func runRelay(ctx context.Context, cfg runConfig) (*result, error) {
+	recv, err := startReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer recv.close()
+	dir, err := os.MkdirTemp("", "connectord-bench-relay-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	readyFile := filepath.Join(dir, "addr")
+	p := &proc{cmd: exec.Command(self, "relay", "-callback", recv.url, "-ready-file", readyFile)}
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { p.cmd.Process.Kill(); p.cmd.Wait() }()
+	addr, err := waitFile(readyFile, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	cpu0 := p.cpuSeconds()
+	load := generate(ctx, "http://"+addr+"/", cfg.N, cfg.C, nil)
+	recv.waitFor(cfg.N, cfg.Timeout)
+	return summarise(cfg, load, recv, p, cpu0), nil
+}
+
+func summarise(cfg runConfig, load *loadResult, recv *receiver, p *proc, cpu0 float64) *result {
+	unique, dups, bad, last := recv.counts()
+	end := last
+	if end.Before(load.end) {
+		end = load.end
+	}
+	r := &result{
+		n: cfg.N, elapsed: end.Sub(load.start),
+		p50: percentile(load.latencies, 0.50), p99: percentile(load.latencies, 0.99),
+		lost: cfg.N - unique, dups: dups, badSignatures: bad, failedAttempts: load.failures,
+		cpuPer1000: (p.cpuSeconds() - cpu0) / float64(cfg.N) * 1000, peakRSSMiB: p.peakRSSMiB(),
+	}
+	for id := range load.answered {
+		if !recv.has(id) {
+			r.answeredLost++
+		}
+	}
+	return r
+}
+
+const benchPipeline = `pipelines:
+  - name: bench-webhooks
+    source:
+      intercom_webhook:
+        path: /webhooks/intercom
+        client_secret: %q
+    transforms:
+      - jq: 'include "intercom"; webhook_event'
+      - filter: 'event.message.events[0].eventType != "UNKNOWN"'
+    sink:
+      http:
+        url: %q
+        signature: {key: %q, scheme: elements}
+        max_in_flight: 64
+        timeout: 10s
+`
+
+func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int) (*result, error) {
+	recv, err := startReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer recv.close()
+	dir, err := os.MkdirTemp("", "connectord-bench-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	confDir := filepath.Join(dir, "pipelines")
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return nil, err
+	}
+	pipeline := fmt.Sprintf(benchPipeline, clientSecret, recv.url, signatureKey)
+	if err := os.WriteFile(filepath.Join(confDir, "bench.yaml"), []byte(pipeline), 0o644); err != nil {
+		return nil, err
+	}
+	listen, admin := freeAddr(), freeAddr()
+	start := func() (*proc, error) {
+		p := &proc{cmd: exec.Command(bin, "run", "--config", confDir, "--data", filepath.Join(dir, "data"),
+			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false")}
+		p.cmd.Stderr = os.Stderr
+		if err := p.cmd.Start(); err != nil {
+			return nil, err
+		}
+		return p, waitHTTP("http://"+admin+"/readyz", 20*time.Second)
+	}
+	p, err := start()
+	if err != nil {
+		return nil, err
+	}
+	var cpuBefore float64 // CPU of processes that were killed
+	kills := 0
+	restarted := make(chan *proc, 1)
+	onAnswer := func(n int) {
+		if killAfter > 0 && n == killAfter && kills == 0 {
+			kills++
+			cpuBefore += p.cpuSeconds()
+			p.cmd.Process.Signal(syscall.SIGKILL)
+			p.cmd.Wait()
+			go func() {
+				np, err := start()
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "restart:", err)
+				}
+				restarted <- np
+			}()
+		}
+	}
+	load := generate(ctx, "http://"+listen+"/webhooks/intercom", cfg.N, cfg.C, onAnswer)
+	if kills > 0 {
+		p = <-restarted
+	}
+	recv.waitFor(cfg.N, cfg.Timeout)
+	r := summarise(cfg, load, recv, p, 0)
+	r.cpuPer1000 = (p.cpuSeconds() + cpuBefore) / float64(cfg.N) * 1000
+	r.kills = kills
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			return r, err
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+	}
+	return r, nil
+}
