@@ -1,0 +1,1 @@
+include "intercom"; poll_event

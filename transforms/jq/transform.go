@@ -1,0 +1,98 @@
+package jq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/itchyny/gojq"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/transforms/internal/jsonvalue"
+)
+
+// MaxOutputs caps the events one input may fan out to. A runaway generator
+// (`repeat(.)`) would otherwise fill memory long before its timeout.
+const MaxOutputs = 10000
+
+// Transform runs a compiled jq program over each event. It is safe for
+// concurrent use: gojq's compiled code is immutable.
+type Transform struct {
+	code    *gojq.Code
+	timeout time.Duration
+}
+
+// Apply runs the program with the event's Value as input and its Meta as
+// $meta. Every output becomes an event carrying the input's ID, Key and
+// Meta; no output drops the event. A jq error, a time-out or too many
+// outputs fail the whole event.
+func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Event, err error) {
+	// gojq panics on values it does not know; ForJQ prevents that, and this
+	// keeps any other interpreter bug to one dead-lettered event.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("jq: internal error: %v", r)
+		}
+	}()
+	in, err := jsonvalue.ForJQ(ev.Value)
+	if err != nil {
+		return nil, fmt.Errorf("jq: input: %w", err)
+	}
+	meta, err := metaValue(ev.Meta)
+	if err != nil {
+		return nil, fmt.Errorf("jq: $meta: %w", err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+
+	var out []engine.Event
+	iter := t.code.RunWithContext(runCtx, in, meta)
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			return out, nil
+		}
+		if err, isErr := v.(error); isErr {
+			var halt *gojq.HaltError
+			if errors.As(err, &halt) && halt.Value() == nil {
+				return out, nil // `halt` ends the program normally
+			}
+			return nil, t.runError(ctx, err)
+		}
+		if len(out) == MaxOutputs {
+			return nil, fmt.Errorf("jq: program produced more than %d outputs for one event", MaxOutputs)
+		}
+		out = append(out, engine.Event{
+			Value: jsonvalue.Marshalable(v),
+			ID:    ev.ID,
+			Key:   ev.Key,
+			Meta:  ev.Meta,
+		})
+	}
+}
+
+// runError tells a failing program from one that ran out of time and from
+// a run cancelled with its pipeline (parent is Apply's own context).
+func (t *Transform) runError(parent context.Context, err error) error {
+	switch {
+	case parent.Err() != nil && errors.Is(err, parent.Err()):
+		return fmt.Errorf("jq: run cancelled: %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("jq: program did not finish within %v: %w", t.timeout, err)
+	default:
+		return fmt.Errorf("jq: %w", err)
+	}
+}
+
+// metaValue is ev.Meta as the object gojq expects. engine.Meta is a named
+// map type, which gojq would reject, and it may hold Go values (header maps)
+// that need converting.
+func metaValue(m engine.Meta) (any, error) {
+	if m == nil {
+		return map[string]any{}, nil
+	}
+	return jsonvalue.ForJQ(map[string]any(m))
+}
+
+var _ engine.Transform = (*Transform)(nil)
