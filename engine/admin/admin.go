@@ -1,16 +1,20 @@
-// Package admin serves connectord's operator API on --admin: health and
-// readiness probes and the pipeline status API. It is a separate listener
-// from the webhook one and binds to 127.0.0.1 by default; with a token set,
-// every request must carry it as a bearer token.
+// Package admin serves connectord's operator surface on --admin: Prometheus
+// metrics, health and readiness probes, the pipeline status API that
+// `connectord status` reads, and a status page for people. The admin
+// listener is separate from the webhook one and binds to 127.0.0.1 by
+// default; with a token set, every endpoint but /healthz requires it.
+//
+// The daemon creates Metrics first (it is the runtime's engine.Observer and
+// wraps the webhook listener), then the Handler, which registers a
+// scrape-time collector and starts a sampler for the page's charts and the
+// rates; Close stops it.
 package admin
 
 import (
-	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
-	"sort"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -18,132 +22,124 @@ import (
 	"github.com/connectord/connectord/engine/store"
 )
 
-// Deps are what the admin API reads.
+// DefaultSampleInterval is how often the sampler reads the counters.
+const DefaultSampleInterval = 5 * time.Second
+
+// Deps are what the admin handler reads.
 type Deps struct {
 	Runtime *engine.Runtime
 	Store   store.Store
-	// Reload returns the last reload's outcome (JSON-encodable).
-	Reload func() any
-	// Token, when set, is required as "Authorization: Bearer <token>".
+	// Reload returns the last reload's outcome; nil: none recorded.
+	Reload func() ReloadStatus
+	// Token, when set, is required as "Authorization: Bearer <token>" (or
+	// as the password of HTTP Basic auth, so a browser can open the page).
 	Token config.Secret
+	// Metrics is the registry to serve; nil: a new one. A Metrics serves
+	// one Handler.
+	Metrics *Metrics
+	// Now is the clock for ages and lags; nil: time.Now.
+	Now func() time.Time
+	// SampleInterval is how often counters are sampled for the page's
+	// charts and the rates (default DefaultSampleInterval).
+	SampleInterval time.Duration
 }
 
-// New returns the admin handler.
-func New(d Deps) http.Handler {
+// Handler is the admin API. It is an http.Handler; Started marks it ready
+// and Close stops its sampler.
+type Handler struct {
+	d       Deps
+	metrics *Metrics
+	history *history
+	next    http.Handler
+
+	started atomic.Bool
+	closed  atomic.Bool
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns the admin handler and starts its sampler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Reload == nil {
+		d.Reload = func() ReloadStatus { return ReloadStatus{} }
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	if d.SampleInterval <= 0 {
+		d.SampleInterval = DefaultSampleInterval
+	}
+	h := &Handler{
+		d: d, metrics: d.Metrics, history: newHistory(d.Now()),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	h.metrics.reg.MustRegister(collector{h: h, m: h.metrics})
+
 	mux := http.NewServeMux()
-	a := &api{d: d}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", a.ready)
-	mux.HandleFunc("GET /api/pipelines", a.pipelines)
-	mux.HandleFunc("GET /api/pipelines/{name}", a.pipeline)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
+	mux.Handle("GET /metrics", h.metrics.Handler())
+	mux.HandleFunc("GET /api/pipelines", h.pipelines)
+	mux.HandleFunc("GET /api/pipelines/{name}", h.pipeline)
 	mux.HandleFunc("GET /api/reload", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, d.Reload())
+		writeJSON(w, http.StatusOK, h.reload())
 	})
-	return a.auth(mux)
+	mux.HandleFunc("GET /{$}", h.page)
+	h.next = h.auth(mux)
+
+	go h.sampleLoop()
+	return h
 }
 
-type api struct{ d Deps }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.ServeHTTP(w, r) }
 
-func (a *api) auth(next http.Handler) http.Handler {
-	if a.d.Token == "" {
-		return next
-	}
-	want := []byte("Bearer " + a.d.Token.Reveal())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="connectord"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
-			return
-		}
-		next.ServeHTTP(w, r)
+// Started reports that the daemon is serving: the store is open, every
+// pipeline is built and applied, and the listeners are bound. Until then
+// /readyz answers 503.
+func (h *Handler) Started() { h.started.Store(true) }
+
+// Close stops the sampler and makes /readyz answer 503 (the daemon is
+// shutting down). It is safe to call more than once.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(func() {
+		h.closed.Store(true)
+		close(h.stop)
+		<-h.done
 	})
+	return nil
 }
 
-func (a *api) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := a.d.Store.Pipelines(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": "store: " + err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
+func (h *Handler) now() time.Time       { return h.d.Now() }
+func (h *Handler) reload() ReloadStatus { return h.d.Reload() }
 
-// Pipeline is one row of the status API: the runtime's view plus what the
-// store holds for it.
-type Pipeline struct {
-	engine.PipelineStatus
-	Queued      int       `json:"queued"`
-	OldestQueue time.Time `json:"oldest_queued,omitzero"`
-	DeadLetters int       `json:"dead_letters"`
-}
-
-func (a *api) list(ctx context.Context) ([]Pipeline, error) {
-	running := a.d.Runtime.Status()
-	seen := map[string]bool{}
-	var out []Pipeline
-	for _, st := range running {
-		seen[st.Name] = true
-		out = append(out, Pipeline{PipelineStatus: st})
-	}
-	// Removed pipelines whose queue or dead letters are still on disk.
-	names, err := a.d.Store.Pipelines(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		if !seen[n] {
-			out = append(out, Pipeline{PipelineStatus: engine.PipelineStatus{Name: n, State: "removed"}})
-		}
-	}
-	for i := range out {
-		s, err := a.d.Store.Stats(ctx, out[i].Name)
-		if err != nil {
-			return nil, err
-		}
-		out[i].Queued, out[i].OldestQueue, out[i].DeadLetters = s.Queued, s.OldestQueue, s.DeadLetters
-	}
-	kept := out[:0]
-	for _, p := range out {
-		if p.State != "removed" || p.Queued > 0 || p.DeadLetters > 0 {
-			kept = append(kept, p)
-		}
-	}
-	sort.Slice(kept, func(i, j int) bool { return kept[i].Name < kept[j].Name })
-	return kept, nil
-}
-
-func (a *api) pipelines(w http.ResponseWriter, r *http.Request) {
-	ps, err := a.list(r.Context())
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"pipelines": ps, "reload": a.d.Reload()})
-}
-
-func (a *api) pipeline(w http.ResponseWriter, r *http.Request) {
-	ps, err := a.list(r.Context())
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		return
-	}
-	name := r.PathValue("name")
-	for _, p := range ps {
-		if p.Name == name {
-			writeJSON(w, http.StatusOK, p)
+// sampleLoop records the counters of every running pipeline each interval.
+func (h *Handler) sampleLoop() {
+	defer close(h.done)
+	t := time.NewTicker(h.d.SampleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
 			return
+		case <-t.C:
+			now := h.now()
+			for _, st := range h.d.Runtime.Status() {
+				h.history.record(st.Name, st.Totals, now)
+			}
 		}
 	}
-	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no pipeline " + strings.TrimSpace(name)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	_ = enc.Encode(v)
 }

@@ -267,10 +267,11 @@ type Text struct {
 }
 
 // PosAt maps a byte offset in Value to a file position. It is exact for
-// single-line plain and quoted scalars (escapes other than '', \" and \\
-// aside) and for literal block scalars (Indent set, as Decode does for nodes from Load); close for folded
-// and multi-line flow scalars, escapes, and values changed by interpolation.
-// Columns count characters, as yaml.v3's do.
+// literal block scalars (with Indent set, as Decode sets it for nodes from
+// Load) and for single-line plain and quoted scalars, where an escaped
+// character maps to the start of its escape; other escapes (\t, \u00e9),
+// folded and multi-line flow scalars, and values changed by interpolation
+// come out close. Columns count characters, as yaml.v3's do.
 func (t Text) PosAt(offset int) Position {
 	if offset < 0 {
 		offset = 0
@@ -302,10 +303,9 @@ func (t Text) PosAt(offset int) Position {
 	}
 }
 
-// escapes counts the characters before that a quoted scalar must have
-// written as two: '' in single quotes, \" and \\ in double quotes. Other
-// escapes (\t, \u00e9) may or may not have been used, so they are not
-// counted.
+// escapes counts the characters in before that a quoted scalar must have
+// written as two: a single quote inside single quotes, a double quote or a
+// backslash inside double quotes.
 func escapes(style yaml.Style, before string) int {
 	if style&yaml.SingleQuotedStyle != 0 {
 		return strings.Count(before, "'")

@@ -47,6 +47,8 @@ type Daemon struct {
 	runtime *engine.Runtime
 	servers []*http.Server
 	addrs   map[string]string
+	metrics *admin.Metrics
+	admin   *admin.Handler
 
 	reloadMu   sync.Mutex // serialises reloads
 	statusMu   sync.Mutex // guards lastReload
@@ -54,12 +56,7 @@ type Daemon struct {
 }
 
 // ReloadStatus is the outcome of the last (re)load of the config directory.
-type ReloadStatus struct {
-	At     time.Time          `json:"at"`
-	OK     bool               `json:"ok"`
-	Error  string             `json:"error,omitempty"`
-	Result engine.ApplyResult `json:"result"`
-}
+type ReloadStatus = admin.ReloadStatus
 
 // Start opens the store, builds every pipeline, binds the listeners and
 // starts the pipelines. A config error is returned as config.Errors and
@@ -83,18 +80,19 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		closeAll(built)
 		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
-	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}}
+	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
 	d.runtime = engine.NewRuntime(engine.Options{
-		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout,
+		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
 	})
-	if err := d.listen("listen", cfg.Listen, d.runtime.Router()); err != nil {
+	if err := d.listen("listen", cfg.Listen, d.metrics.InstrumentWebhooks(d.runtime.Router())); err != nil {
 		d.closeListeners(ctx)
 		closeAll(built)
 		st.Close()
 		return nil, err
 	}
-	adminHandler := admin.New(admin.Deps{Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken})
-	if err := d.listen("admin", cfg.Admin, adminHandler); err != nil {
+	d.admin = admin.New(admin.Deps{Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now})
+	if err := d.listen("admin", cfg.Admin, d.admin); err != nil {
+		d.admin.Close()
 		d.closeListeners(ctx)
 		closeAll(built)
 		st.Close()
@@ -102,6 +100,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	res := d.runtime.Apply(ctx, built)
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
+	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
 	return d, nil
 }
@@ -175,10 +174,11 @@ func (d *Daemon) setReload(st ReloadStatus) {
 	d.statusMu.Lock()
 	d.lastReload = st
 	d.statusMu.Unlock()
+	d.metrics.ObserveReload(st.OK, st.At)
 }
 
 // ReloadStatus is the last reload's outcome.
-func (d *Daemon) ReloadStatus() any {
+func (d *Daemon) ReloadStatus() ReloadStatus {
 	d.statusMu.Lock()
 	defer d.statusMu.Unlock()
 	return d.lastReload
@@ -188,6 +188,7 @@ func (d *Daemon) ReloadStatus() any {
 // requests in flight (whose events are stored), sources stop, deliveries in
 // flight drain within ctx, and the store closes.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.admin.Close()
 	d.closeListeners(ctx)
 	d.runtime.Shutdown(ctx)
 	return d.store.Close()
