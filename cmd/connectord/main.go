@@ -28,7 +28,10 @@ func commands() []command {
 		{"run", "run every pipeline in --config", runCmd},
 		{"validate", "check pipeline files; print every error as FILE:LINE:COL", validateCmd},
 		{"test", "run golden-file pipeline tests", testCmd},
+		{"status", "show the running daemon's pipelines (from --admin)", statusCmd},
 		{"dlq", "list, show, replay or purge dead letters", dlqCmd},
+		{"import", "convert an SAP Open Connectors instance (JSON) into a pipelines file", importCmd},
+		{"auth", "run the Intercom OAuth flow and store the token (auth intercom)", authCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

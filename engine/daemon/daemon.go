@@ -20,6 +20,7 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/admin"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/soc"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	DrainTimeout time.Duration
 	// AdminToken, when set, is required as a bearer token on the admin API.
 	AdminToken config.Secret
+	// Instances configures the SAP Open Connectors /instances API served
+	// at /elements/api-v2/ on the admin listener (engine/soc). Unset
+	// secrets come from CONNECTORD_OC_USER_SECRET and
+	// CONNECTORD_OC_ORG_SECRET in Env; without them the API answers 403.
+	Instances soc.APIConfig
 }
 
 // Daemon is a running connectord.
@@ -68,6 +74,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.LookupEnv
 	}
+	cfg.Env = soc.WithSecrets(cfg.DataDir, cfg.Env) // variables of API-created pipelines
 	if cfg.Clock == nil {
 		cfg.Clock = engine.SystemClock{}
 	}
@@ -91,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.admin = admin.New(admin.Deps{Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now})
-	if err := d.listen("admin", cfg.Admin, d.admin); err != nil {
+	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
 		d.admin.Close()
 		d.closeListeners(ctx)
 		closeAll(built)
@@ -216,4 +223,14 @@ func closeAll(built []*engine.Built) {
 			}
 		}
 	}
+}
+
+// withInstancesAPI mounts the /instances API (engine/soc) in front of the
+// admin handler; a created or deleted instance reloads the config at once.
+func (d *Daemon) withInstancesAPI(h http.Handler) http.Handler {
+	return soc.Mount(h, soc.NewAPI(soc.Deps{
+		APIConfig: d.cfg.Instances, Store: d.store, ConfigDir: d.cfg.ConfigDir, DataDir: d.cfg.DataDir,
+		Env: d.cfg.Env, Logger: d.cfg.Logger, Now: d.cfg.Clock.Now,
+		Reload: func(ctx context.Context) { d.Reload(ctx) },
+	}))
 }
