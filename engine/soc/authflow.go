@@ -116,7 +116,7 @@ func (f AuthFlow) awaitCode(ctx context.Context, ln net.Listener, state string) 
 		case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1:
 			res.err = errors.New("the OAuth callback carried a wrong state: the request did not come from this flow")
 		case q.Get("error") != "":
-			res.err = fmt.Errorf("Intercom refused the authorisation: %s", q.Get("error"))
+			res.err = fmt.Errorf("authorisation refused by Intercom: %s", q.Get("error"))
 		case q.Get("code") == "":
 			res.err = errors.New("the OAuth callback carried no code")
 		default:
