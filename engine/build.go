@@ -151,7 +151,7 @@ func decodeComponent[T any](c config.Component, role string, m map[string]func()
 	if !ok {
 		known := kinds(m)
 		msg := fmt.Sprintf("unknown %s %q", role, c.Kind)
-		if s := suggest(c.Kind, known); s != "" {
+		if s := config.Suggest(c.Kind, known); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else {
 			msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))

@@ -22,6 +22,10 @@ func unknownKey(what, key, prefix, within string, valid []string) string {
 	return msg
 }
 
+// Suggest returns the candidate nearest to key, or "" when none is close;
+// the engine uses it for unknown component kinds.
+func Suggest(key string, candidates []string) string { return suggest(key, candidates) }
+
 // suggest returns the candidate nearest to key, or "" when none is close.
 // Case is ignored and a transposition counts as one edit, so "retyr",
 // "Retry" and "maxInFlight" find "retry" and "max_in_flight".
