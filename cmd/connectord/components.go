@@ -5,6 +5,7 @@ import (
 	_ "github.com/connectord/connectord/sinks/http"
 	_ "github.com/connectord/connectord/sinks/stdout"
 	_ "github.com/connectord/connectord/sources/generator"
+	_ "github.com/connectord/connectord/sources/intercompoller"
 	_ "github.com/connectord/connectord/transforms/filter"
 	_ "github.com/connectord/connectord/transforms/jq"
 )

@@ -1,0 +1,145 @@
+package intercompoller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+)
+
+// requestTimeout bounds one HTTP request.
+const requestTimeout = time.Minute
+
+// Source is a running intercom_poller.
+type Source struct {
+	pipeline string
+	cfg      settings
+	waiter   waiter
+}
+
+var _ engine.Source = (*Source)(nil)
+
+func newSource(pipeline string, cfg settings) *Source {
+	return &Source{pipeline: pipeline, cfg: cfg, waiter: timerWaiter{}}
+}
+
+// Run polls at once, then every refresh_interval, one poll at a time, until
+// ctx ends. A failed poll (API down, bad token, no stored token yet) is
+// reported through host.ReportError and retried at the next interval with
+// the cursor unmoved; Run itself only returns when ctx ends.
+func (s *Source) Run(ctx context.Context, host engine.Host) error {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	defer transport.CloseIdleConnections()
+	c := &client{
+		http:    &http.Client{Transport: transport, Timeout: requestTimeout},
+		api:     s.cfg.api,
+		version: s.cfg.version,
+		now:     host.Now,
+		wait:    s.waiter,
+	}
+	log := host.Logger().With("resource", s.cfg.resource)
+	for {
+		started := host.Now()
+		n, err := s.poll(ctx, host, c, started)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			err = fmt.Errorf("intercom_poller in pipeline %q (%s): %w; next poll in %s",
+				s.pipeline, s.cfg.resource, err, s.cfg.interval)
+			host.ReportError(err)
+			log.Warn("poll failed", "error", err, "emitted", n)
+		} else {
+			host.ReportError(nil)
+			log.Debug("poll done", "emitted", n, "took", host.Now().Sub(started))
+		}
+		next := s.cfg.interval - host.Now().Sub(started)
+		if err := s.waiter.wait(ctx, max(next, 0), waitInterval); err != nil {
+			return nil
+		}
+	}
+}
+
+// poll runs one poll and returns how many events it emitted.
+func (s *Source) poll(ctx context.Context, host engine.Host, c *client, started time.Time) (int, error) {
+	token, err := s.token(ctx, host)
+	if err != nil {
+		return 0, err
+	}
+	cur, err := s.loadCursor(ctx, host, started)
+	if err != nil {
+		return 0, err
+	}
+	w := window{lower: cur.At.Add(-s.cfg.pollDelay), upper: started, currentOnly: s.cfg.currentOnly}
+	if w.lower.Before(cur.Floor) {
+		w.lower = cur.Floor
+	}
+	if s.cfg.search {
+		n, err := s.pollSearch(ctx, host, c, token, cur, w)
+		return n, explainAuth(err)
+	}
+	n, err := s.pollList(ctx, host, c, token, cur, w)
+	return n, explainAuth(err)
+}
+
+// explainAuth adds what to do about a 401 or 403.
+func explainAuth(err error) error {
+	if isAuth(err) {
+		return fmt.Errorf("%w: check the token and its scopes", err)
+	}
+	return err
+}
+
+// token is the access token: the configured one, or the stored OAuth
+// token named by token_ref, read at every poll so a token stored later is
+// picked up without a restart.
+func (s *Source) token(ctx context.Context, host engine.Host) (string, error) {
+	if s.cfg.tokenRef == "" {
+		return s.cfg.token.Reveal(), nil
+	}
+	key := "oauth/token/" + s.cfg.tokenRef
+	v, ok, err := host.State(ctx, key)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading OAuth token %q: %w", s.cfg.tokenRef, err)
+	case !ok:
+		return "", fmt.Errorf("no OAuth token %q is stored yet: authorize the Intercom app for this pipeline first", s.cfg.tokenRef)
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(v, &t); err != nil || t.AccessToken == "" {
+		return "", fmt.Errorf("stored OAuth token %q has no access_token", s.cfg.tokenRef)
+	}
+	return t.AccessToken, nil
+}
+
+// loadCursor reads the stored cursor, or starts one at the configured start
+// point and stores it, so a restart does not move "now".
+func (s *Source) loadCursor(ctx context.Context, host engine.Host, started time.Time) (cursor, error) {
+	key := cursorKey(s.cfg.resource)
+	v, ok, err := host.State(ctx, key)
+	if err != nil {
+		return cursor{}, err
+	}
+	if ok {
+		return decodeCursor(v)
+	}
+	// Intercom dates are whole seconds: a change in the second the pipeline
+	// started counts as after the start.
+	begin := started.Truncate(time.Second)
+	if !s.cfg.start.now {
+		begin = s.cfg.start.at
+	}
+	if begin.Before(time.Unix(0, 0)) {
+		begin = time.Unix(0, 0)
+	}
+	c := cursor{At: begin.UTC(), Floor: begin.UTC(), Seen: map[string]time.Time{}}
+	if err := host.UpdateState(ctx, engine.StateUpdate{Key: key, Value: c.encode()}); err != nil {
+		return cursor{}, fmt.Errorf("storing the start cursor: %w", err)
+	}
+	return c, nil
+}
