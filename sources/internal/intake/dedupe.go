@@ -1,0 +1,101 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+)
+
+// Dedupe marks live in the pipeline's key-value space as two keys written
+// in the same commit as the event:
+//
+//	dedupe/<id>                 = received time (RFC 3339): the IfAbsent guard
+//	dedupe-at/<unix ns>/<id>    = "" : a time-ordered index for the sweep
+//
+// The index lets a sweep stop at the first mark still inside the window, so
+// its work is proportional to what expired, not to how many marks exist.
+const (
+	MarkPrefix  = "dedupe/"
+	IndexPrefix = "dedupe-at/"
+)
+
+// maxIDKey bounds the id part of a key; longer ids (a sender's choice) are
+// hashed so keys stay small.
+const maxIDKey = 200
+
+// MarkKey is the dedupe key of a notification id.
+func MarkKey(id string) string { return MarkPrefix + idKey(id) }
+
+func idKey(id string) string {
+	if len(id) <= maxIDKey {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+func indexKey(at time.Time, id string) string {
+	return fmt.Sprintf("%s%020d/%s", IndexPrefix, max(at.UnixNano(), 0), idKey(id))
+}
+
+// EmitOnce stores ev unless dedupeID was stored within the window: then it
+// returns engine.ErrDuplicate and stores nothing. An empty dedupeID stores
+// ev unconditionally.
+func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID string, received time.Time) error {
+	if dedupeID == "" {
+		return host.Emit(ctx, []engine.Event{ev})
+	}
+	return host.Emit(ctx, []engine.Event{ev},
+		engine.StateUpdate{Key: MarkKey(dedupeID), Value: []byte(received.UTC().Format(time.RFC3339Nano)), IfAbsent: true},
+		engine.StateUpdate{Key: indexKey(received, dedupeID), Value: []byte{}},
+	)
+}
+
+// SweepOnce deletes up to limit marks received before now-window, oldest
+// first, in one commit. It returns how many it deleted; limit deleted means
+// more may be waiting.
+func SweepOnce(ctx context.Context, host engine.Host, window time.Duration, limit int) (int, error) {
+	cutoff := host.Now().Add(-window).UnixNano()
+	var del []engine.StateUpdate
+	n := 0
+	err := host.ScanState(ctx, IndexPrefix, func(key string, _ []byte) bool {
+		ns, id, ok := parseIndexKey(key)
+		if ok && ns >= cutoff {
+			return false // time-ordered: everything after is newer
+		}
+		del = append(del, engine.StateUpdate{Key: key, Delete: true})
+		if ok {
+			del = append(del, engine.StateUpdate{Key: MarkPrefix + id, Delete: true})
+		}
+		n++
+		return n < limit
+	})
+	if err != nil {
+		return 0, fmt.Errorf("scanning dedupe marks: %w", err)
+	}
+	if len(del) == 0 {
+		return 0, nil
+	}
+	if err := host.UpdateState(ctx, del...); err != nil {
+		return 0, fmt.Errorf("deleting %d expired dedupe marks: %w", n, err)
+	}
+	return n, nil
+}
+
+// parseIndexKey splits "dedupe-at/<ns>/<id>"; a malformed key (ok false) is
+// deleted by the sweep so it cannot block the ones after it.
+func parseIndexKey(key string) (ns int64, id string, ok bool) {
+	rest := strings.TrimPrefix(key, IndexPrefix)
+	stamp, id, found := strings.Cut(rest, "/")
+	if !found || id == "" {
+		return 0, "", false
+	}
+	ns, err := strconv.ParseInt(stamp, 10, 64)
+	return ns, id, err == nil
+}
