@@ -25,11 +25,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "run the shipped pipelines against a built-in Intercom simulator", demoCmd},
 		{"run", "run every pipeline in --config", runCmd},
 		{"validate", "check pipeline files; print every error as FILE:LINE:COL", validateCmd},
 		{"test", "run golden-file pipeline tests", testCmd},
 		{"status", "show the running daemon's pipelines (from --admin)", statusCmd},
 		{"dlq", "list, show, replay or purge dead letters", dlqCmd},
+		{"simulate", "serve a simulated Intercom API (simulate intercom)", simulateCmd},
 		{"import", "convert an SAP Open Connectors instance (JSON) into a pipelines file", importCmd},
 		{"auth", "run the Intercom OAuth flow and store the token (auth intercom)", authCmd},
 		{"version", "print the version", versionCmd},
