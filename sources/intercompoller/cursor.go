@@ -25,6 +25,7 @@ type cursor struct {
 type cursorJSON struct {
 	Version int              `json:"v"`
 	At      int64            `json:"at"`              // Unix ns
+	Time    string           `json:"time"`            // At in RFC 3339, for status and metrics (cursor lag)
 	Floor   int64            `json:"floor,omitempty"` // Unix ns
 	Seen    map[string]int64 `json:"seen,omitempty"`  // id -> Unix ns
 }
@@ -32,7 +33,7 @@ type cursorJSON struct {
 func cursorKey(resource string) string { return "cursor/" + resource }
 
 func (c cursor) encode() []byte {
-	j := cursorJSON{Version: 1, At: c.At.UnixNano(), Seen: make(map[string]int64, len(c.Seen))}
+	j := cursorJSON{Version: 1, At: c.At.UnixNano(), Time: c.At.UTC().Format(time.RFC3339Nano), Seen: make(map[string]int64, len(c.Seen))}
 	if !c.Floor.IsZero() {
 		j.Floor = c.Floor.UnixNano()
 	}

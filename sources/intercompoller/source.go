@@ -20,7 +20,7 @@ type Source struct {
 	waiter   waiter
 }
 
-var _ engine.Source = (*Source)(nil)
+var _ engine.Poller = (*Source)(nil)
 
 func newSource(pipeline string, cfg settings) *Source {
 	return &Source{pipeline: pipeline, cfg: cfg, waiter: timerWaiter{}}
@@ -31,36 +31,65 @@ func newSource(pipeline string, cfg settings) *Source {
 // reported through host.ReportError and retried at the next interval with
 // the cursor unmoved; Run itself only returns when ctx ends.
 func (s *Source) Run(ctx context.Context, host engine.Host) error {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	defer transport.CloseIdleConnections()
-	c := &client{
-		http:    &http.Client{Transport: transport, Timeout: requestTimeout},
-		api:     s.cfg.api,
-		version: s.cfg.version,
-		now:     host.Now,
-		wait:    s.waiter,
-	}
-	log := host.Logger().With("resource", s.cfg.resource)
+	c, closeClient := s.newClient(host)
+	defer closeClient()
 	for {
 		started := host.Now()
-		n, err := s.poll(ctx, host, c, started)
+		s.pollAndReport(ctx, host, c, started)
 		if ctx.Err() != nil {
 			return nil
-		}
-		if err != nil {
-			err = fmt.Errorf("intercom_poller in pipeline %q (%s): %w; next poll in %s",
-				s.pipeline, s.cfg.resource, err, s.cfg.interval)
-			host.ReportError(err)
-			log.Warn("poll failed", "error", err, "emitted", n)
-		} else {
-			host.ReportError(nil)
-			log.Debug("poll done", "emitted", n, "took", host.Now().Sub(started))
 		}
 		next := s.cfg.interval - host.Now().Sub(started)
 		if err := s.waiter.wait(ctx, max(next, 0), waitInterval); err != nil {
 			return nil
 		}
 	}
+}
+
+// PollOnce runs one poll synchronously (golden-file tests drive the poller
+// with it) and returns its error.
+func (s *Source) PollOnce(ctx context.Context, host engine.Host) error {
+	c, closeClient := s.newClient(host)
+	defer closeClient()
+	return s.pollAndReport(ctx, host, c, host.Now())
+}
+
+func (s *Source) newClient(host engine.Host) (*client, func()) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	return &client{
+		http:    &http.Client{Transport: transport, Timeout: requestTimeout},
+		api:     s.cfg.api,
+		version: s.cfg.version,
+		now:     host.Now,
+		wait:    s.waiter,
+	}, transport.CloseIdleConnections
+}
+
+// lastPollKey records when a poll last succeeded, for status and metrics.
+const lastPollKey = "poll/last_success"
+
+// pollAndReport runs one poll and reports its outcome to the pipeline's
+// status: an error stays visible until a poll succeeds.
+func (s *Source) pollAndReport(ctx context.Context, host engine.Host, c *client, started time.Time) error {
+	log := host.Logger().With("resource", s.cfg.resource)
+	n, err := s.poll(ctx, host, c, started)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		err = fmt.Errorf("intercom_poller in pipeline %q (%s): %w; next poll in %s",
+			s.pipeline, s.cfg.resource, err, s.cfg.interval)
+		host.ReportError(err)
+		log.Warn("poll failed", "error", err, "emitted", n)
+		return err
+	}
+	host.ReportError(nil)
+	log.Debug("poll done", "emitted", n, "took", host.Now().Sub(started))
+	stamp, _ := json.Marshal(host.Now().UTC().Format(time.RFC3339Nano))
+	if err := host.UpdateState(ctx, engine.StateUpdate{Key: lastPollKey, Value: stamp}); err != nil && ctx.Err() == nil {
+		log.Warn("recording the poll time", "error", err)
+	}
+	return nil
 }
 
 // poll runs one poll and returns how many events it emitted.
