@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +32,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "connectord run:", err)
 		return exitUsage
+	}
+	if path := os.Getenv("CONNECTORD_CPUPROFILE"); path != "" {
+		// For benchmarks: a CPU profile of the whole run, written at exit.
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord run: CONNECTORD_CPUPROFILE:", err)
+			return exitUsage
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	ctx := context.Background()
 	d, err := daemon.Start(ctx, daemon.Config{

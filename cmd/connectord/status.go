@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/connectord/connectord/engine/admin"
+)
+
+// statusCmd prints the running daemon's pipelines, read from its admin
+// API: a table for people, or the API's JSON with --json.
+func statusCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("status", stderr)
+	addr := fs.String("admin", "127.0.0.1:9090", "the daemon's admin address (host:port or URL)")
+	asJSON := fs.Bool("json", false, "print the status API's JSON")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the daemon")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	base := *addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	body, err := fetchStatus(base, os.Getenv("CONNECTORD_ADMIN_TOKEN"), *timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "connectord status: %v\n", err)
+		return exitInvalid
+	}
+	if *asJSON {
+		stdout.Write(body)
+		return exitOK
+	}
+	var resp admin.PipelinesResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		fmt.Fprintf(stderr, "connectord status: %s did not answer with pipeline status: %v\n", base, err)
+		return exitInvalid
+	}
+	printStatus(stdout, resp)
+	return exitOK
+}
+
+// fetchStatus gets /api/pipelines, turning each way it can fail into a
+// message that says what to do.
+func fetchStatus(base, token string, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/pipelines", nil)
+	if err != nil {
+		return nil, fmt.Errorf("--admin %s: %v", base, err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s", timeout)
+		}
+		return nil, fmt.Errorf("cannot reach the daemon's admin API at %s (is `connectord run` running, with this --admin?): %v", base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer of %s: %v", base, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && token == "":
+		return nil, fmt.Errorf("the admin API at %s requires a token: set CONNECTORD_ADMIN_TOKEN", base)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, fmt.Errorf("the admin API at %s refused the token in CONNECTORD_ADMIN_TOKEN", base)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("the admin API at %s answered %s: %s", base, resp.Status, admin.Truncate(string(body), 200))
+	}
+	return body, nil
+}
+
+func printStatus(w io.Writer, resp admin.PipelinesResponse) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tGEN\tQUEUED\tOLDEST\tDEAD\tDELIVERED/MIN\tLAG\tLAST ERROR")
+	for _, p := range resp.Pipelines {
+		gen, oldest, lag, lastErr := "-", "-", "-", "-"
+		if p.Generation > 0 {
+			gen = fmt.Sprint(p.Generation)
+		}
+		if p.Queued > 0 {
+			oldest = admin.HumanDuration(seconds(p.OldestAgeSeconds))
+		}
+		if p.LagSeconds != nil {
+			lag = admin.HumanDuration(seconds(*p.LagSeconds))
+		}
+		if p.LastError != "" {
+			lastErr = admin.Truncate(p.LastError, 60)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\t%s\n",
+			p.Name, p.State, gen, p.Queued, oldest, p.DeadLetters, p.Rates.DeliveredPerMinute, lag, lastErr)
+	}
+	tw.Flush()
+	if len(resp.Pipelines) == 0 {
+		fmt.Fprintln(w, "(no pipelines)")
+	}
+	fmt.Fprintln(w, reloadSummary(resp.Reload, resp.Now))
+}
+
+func reloadSummary(r admin.ReloadStatus, now time.Time) string {
+	if r.At.IsZero() {
+		return "last reload: none"
+	}
+	when := r.At.Local().Format("2006-01-02 15:04:05")
+	if !now.IsZero() {
+		when += " (" + admin.HumanDuration(now.Sub(r.At)) + " ago)"
+	}
+	if !r.OK {
+		return "last reload: error at " + when + "; pipelines kept running their previous config:\n  " +
+			strings.ReplaceAll(r.Error, "\n", "\n  ")
+	}
+	var parts []string
+	for _, g := range []struct {
+		what  string
+		names []string
+	}{{"started", r.Result.Started}, {"replaced", r.Result.Replaced}, {"stopped", r.Result.Stopped}, {"unchanged", r.Result.Unchanged}} {
+		if len(g.names) > 0 {
+			parts = append(parts, g.what+" "+strings.Join(g.names, ", "))
+		}
+	}
+	line := "last reload: ok at " + when
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, "; ")
+	}
+	return line
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
