@@ -13,6 +13,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,9 @@ type Deps struct {
 	// SampleInterval is how often counters are sampled for the page's
 	// charts and the rates (default DefaultSampleInterval).
 	SampleInterval time.Duration
+	// Mount, if set, adds routes (the dead-letter API, say) behind the
+	// same token check.
+	Mount func(mux *http.ServeMux)
 }
 
 // Handler is the admin API. It is an http.Handler; Started marks it ready
@@ -90,6 +94,15 @@ func New(d Deps) *Handler {
 		writeJSON(w, http.StatusOK, h.reload())
 	})
 	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("POST /api/pipelines/{name}/resume", h.resume)
+	// Profiles for operators chasing CPU or memory; behind the token, on
+	// the loopback-only admin listener by default.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if d.Mount != nil {
+		d.Mount(mux)
+	}
 	h.next = h.auth(mux)
 
 	go h.sampleLoop()
@@ -112,6 +125,15 @@ func (h *Handler) Close() error {
 		<-h.done
 	})
 	return nil
+}
+
+// resume lifts a delivery pause (after a 410 Gone).
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
+	if err := h.d.Runtime.Resume(r.Context(), r.PathValue("name")); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "resumed"})
 }
 
 func (h *Handler) now() time.Time       { return h.d.Now() }

@@ -20,6 +20,7 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/admin"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/dlq"
 	"github.com/connectord/connectord/engine/soc"
 	"github.com/connectord/connectord/engine/store"
 )
@@ -97,7 +98,11 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
-	d.admin = admin.New(admin.Deps{Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now})
+	dead := &dlq.Service{Store: st, Runtime: d.runtime}
+	d.admin = admin.New(admin.Deps{
+		Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now,
+		Mount: func(mux *http.ServeMux) { dlq.Register(mux, dead) },
+	})
 	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
 		d.admin.Close()
 		d.closeListeners(ctx)

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectord/connectord/engine/store"
+)
+
+// TestMain lets a test run the real command in a child process: with
+// CONNECTORD_MAIN set, the test binary is connectord.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("CONNECTORD_MAIN"); args != "" {
+		os.Exit(dispatch(strings.Fields(args), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = dispatch(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	if code, _, _ := runCLI(); code != exitUsage {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if code, _, errs := runCLI("frobnicate"); code != exitUsage || !strings.Contains(errs, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d, %q", code, errs)
+	}
+	if code, _, _ := runCLI("validate", "--bogus"); code != exitUsage {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+	if code, out, _ := runCLI("version"); code != exitOK || !strings.HasPrefix(out, "connectord ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestValidateShippedPipelines(t *testing.T) {
+	code, out, errs := runCLI("validate", "--config", "../../pipelines")
+	if code != exitOK {
+		t.Fatalf("shipped pipelines do not validate (exit %d):\n%s%s", code, out, errs)
+	}
+}
+
+func TestValidateReportsEveryErrorWithPosition(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(`name: a
+source:
+  generator: {intervall: 1s}
+sink:
+  http: {url: "ftp://x", max_in_flight: lots}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("name: b\nsource: {generator: {}}\ntransforms:\n  - filter: 'event.x +'\nsink: {stdout: {}}\n"), 0o644)
+	code, _, errs := runCLI("validate", "--config", dir)
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		filepath.Join(dir, "a.yaml") + `:3:15: generator: unknown field "intervall"`,
+		filepath.Join(dir, "a.yaml") + `:5:41: http: field "max_in_flight": expected an integer, got "lots"`,
+		filepath.Join(dir, "b.yaml") + ":4:",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("missing %q in:\n%s", want, errs)
+		}
+	}
+}
+
+// TestRunGeneratorToStdoutStopsOnSIGTERM runs `connectord run` as a real
+// process with a generator→stdout pipeline, waits for events, sends
+// SIGTERM and expects a clean exit 0 with the store closed.
+func TestRunGeneratorToStdoutStopsOnSIGTERM(t *testing.T) {
+	root := t.TempDir()
+	conf := filepath.Join(root, "pipelines")
+	os.Mkdir(conf, 0o755)
+	os.WriteFile(filepath.Join(conf, "gen.yaml"), []byte("name: gen\nsource: {generator: {interval: 10ms}}\nsink: {stdout: {}}\n"), 0o644)
+	data := filepath.Join(root, "data")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CONNECTORD_MAIN=run --config "+conf+" --data "+data+" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --log-format json")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	seen := 0
+	for seen < 5 && lines.Scan() {
+		if strings.Contains(lines.Text(), `"seq":`) {
+			seen++
+		}
+	}
+	if seen < 5 {
+		cmd.Process.Kill()
+		t.Fatalf("no events on stdout; stderr:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	go io.Copy(io.Discard, stdout)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("did not stop within 20s of SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop logged:\n%s", stderr.String())
+	}
+	// The store was closed: it opens without waiting for a lock.
+	st, err := store.Open(filepath.Join(data, "connectord.db"), store.WithLockTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatalf("store after stop: %v", err)
+	}
+	st.Close()
+}
+
+// TestDLQReplayBringsDeadLetterToRecoveredReceiver dead-letters an event
+// (receiver answers 400), then replays it with the CLI while the daemon
+// runs (through the admin API) after the receiver recovered.
+func TestDLQReplayBringsDeadLetterToRecoveredReceiver(t *testing.T) {
+	var mu sync.Mutex
+	healthy := false
+	var got []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !healthy {
+			http.Error(w, "schema mismatch", http.StatusBadRequest)
+			return
+		}
+		got = append(got, r.Header.Get("Elements-Webhook-Id"))
+	}))
+	defer recv.Close()
+	root := t.TempDir()
+	conf := filepath.Join(root, "pipelines")
+	os.Mkdir(conf, 0o755)
+	os.WriteFile(filepath.Join(conf, "gen.yaml"), []byte(fmt.Sprintf(
+		"name: gen\nsource: {generator: {interval: 1ms, count: 3}}\nsink: {http: {url: %q, signature: {key: k}}}\n", recv.URL)), 0o644)
+	data := filepath.Join(root, "data")
+	admin := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CONNECTORD_MAIN=run --config "+conf+" --data "+data+" --listen 127.0.0.1:0 --admin "+admin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, _ := runCLI("dlq", "list", "--pipeline", "gen", "--data", data, "--admin", admin)
+		if code == exitOK && strings.Contains(out, "3 dead letter(s)") {
+			if !strings.Contains(out, "400") {
+				t.Fatalf("list lacks the status:\n%s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters never listed; last output %q; daemon:\n%s", out, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+	if code, out, errs := runCLI("dlq", "replay", "--pipeline", "gen", "--all", "--data", data, "--admin", admin); code != exitOK || !strings.Contains(out, "replayed 3") {
+		t.Fatalf("replay: exit %d %q %q", code, out, errs)
+	}
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replayed events not delivered (%d)", n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Strings(got)
+	if strings.Join(got, ",") != "gen-0,gen-1,gen-2" {
+		t.Errorf("replayed eventIds = %v, want the originals gen-0..2", got)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
