@@ -305,8 +305,6 @@ func versions(vs []intercomsim.Version, keep func(intercomsim.Version) bool) []i
 	return out
 }
 
-func all(intercomsim.Version) bool { return true }
-
 // modes runs a test in list and in search mode.
 func modes(t *testing.T, fn func(t *testing.T, mode string)) {
 	for _, m := range []string{"list", "search"} {

@@ -29,6 +29,7 @@ func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+//lint:ignore ST1005 this is Intercom's own message, verbatim
 var errBadCursor = errors.New("Invalid starting_after param")
 
 func decodeCursor(s string) (cursor, error) {
