@@ -49,8 +49,10 @@ type deliverer struct {
 	entries  int
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
-	inflight int
+	inflight int // Deliver calls running: bounded by MaxInFlight
+	pending  int // attempts not yet reported (delivering or committing)
 	results  chan attemptResult
+	freed    chan struct{} // an attempt's Deliver returned: its slot is free
 
 	mu     sync.Mutex // guards status fields read by Status
 	paused string
@@ -98,6 +100,7 @@ type attemptResult struct {
 func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.keys = map[string]*keyQueue{}
 	d.results = make(chan attemptResult)
+	d.freed = make(chan struct{})
 	d.more = true
 	if v, err := d.store.Value(ctx, d.name, PausedKey); err == nil {
 		d.setPaused(string(v))
@@ -117,6 +120,8 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		select {
 		case res := <-d.results:
 			d.handle(res)
+		case <-d.freed:
+			d.inflight--
 		case <-d.wake:
 			d.more = true
 		case <-d.resumed:
@@ -131,15 +136,20 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 
 // drain waits for attempts in flight; hardCtx bounds them.
 func (d *deliverer) drain() {
-	for d.inflight > 0 {
-		d.handle(<-d.results)
+	for d.pending > 0 {
+		select {
+		case res := <-d.results:
+			d.handle(res)
+		case <-d.freed:
+			d.inflight--
+		}
 	}
 	d.publish()
 }
 
 // fill reads more of the queue when the scheduler is short of ready work.
 func (d *deliverer) fill(ctx context.Context) {
-	for d.more && d.entries < maxWindow && d.ready.Len()+d.inflight < 2*d.policy.MaxInFlight {
+	for d.more && d.entries < maxWindow && d.ready.Len()+d.pending < 2*d.policy.MaxInFlight {
 		recs, err := d.store.Pending(ctx, d.name, d.lastRead, readChunk)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -221,12 +231,13 @@ func (d *deliverer) dispatch(hardCtx context.Context) {
 		kq := heap.Pop(&d.ready).(heapItem).kq
 		kq.state = inFlight
 		d.inflight++
+		d.pending++
 		go d.attempt(hardCtx, kq, kq.items[0])
 	}
 }
 
 func (d *deliverer) handle(res attemptResult) {
-	d.inflight--
+	d.pending--
 	kq := res.kq
 	kq.state = idle
 	switch res.outcome {
@@ -249,10 +260,22 @@ func (d *deliverer) handle(res attemptResult) {
 
 // attempt delivers rec once and commits the outcome before reporting it, so
 // a crash after a 2xx at worst redelivers (same eventId), and a crash after
-// a failure keeps the attempt count and schedule.
+// a failure keeps the attempt count and schedule. Its delivery slot is
+// freed as soon as Deliver returns: committing the outcome is not a request
+// to the receiver, and the key stays busy until the outcome is committed.
 func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record) {
 	res := attemptResult{kq: kq, rec: rec}
-	defer func() { d.results <- res }()
+	slotFreed := false
+	freeSlot := func() {
+		if !slotFreed {
+			slotFreed = true
+			d.freed <- struct{}{}
+		}
+	}
+	defer func() {
+		freeSlot()
+		d.results <- res
+	}()
 
 	if rec.Body == nil {
 		full, err := d.store.Get(ctx, d.name, rec.Seq)
@@ -263,6 +286,7 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 		rec.Body = full.Body
 	}
 	err := d.sink.Deliver(ctx, Delivery{ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempt: rec.Attempts + 1})
+	freeSlot()
 	now := d.clock.Now()
 	var b store.Batch
 	switch {

@@ -1,7 +1,7 @@
 // Command connectord-bench measures the whole webhook path of connectord
 // against a bare relay baseline, in the same run on the same machine.
 //
-//	connectord-bench [-n 20000] [-c 32] [-connectord PATH] [-kill-after K]
+//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K]
 //
 // A load generator posts N unique, realistic, X-Hub-Signature-signed
 // Intercom notifications at concurrency C. A receiver verifies every
@@ -35,6 +35,7 @@ func main() {
 	killAfter := flag.Int("kill-after", 0, "SIGKILL connectord after this many 2xx answers, then restart it (0: never)")
 	skipRelay := flag.Bool("skip-relay", false, "do not run the bare relay baseline")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up waiting for callbacks after this long")
+	delay := flag.Duration("receiver-delay", 0, "time the receiver spends on each callback before answering (its own work; 0: answer at once)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -46,8 +47,9 @@ func main() {
 		}
 		*bin = b
 	}
-	cfg := runConfig{N: *n, C: *c, Timeout: *timeout}
-	fmt.Printf("workload: %d unique signed Intercom notifications, %d concurrent senders, %d-byte median body\n\n", cfg.N, cfg.C, medianBodySize(cfg.N))
+	cfg := runConfig{N: *n, C: *c, Timeout: *timeout, ReceiverDelay: *delay}
+	fmt.Printf("workload: %d unique signed Intercom notifications, %d concurrent senders, %d-byte median body, receiver answers after %s\n\n",
+		cfg.N, cfg.C, medianBodySize(cfg.N), cfg.ReceiverDelay)
 
 	var relay *result
 	if !*skipRelay {

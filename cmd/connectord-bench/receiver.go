@@ -21,14 +21,15 @@ type receiver struct {
 	changed       chan struct{}
 	srv           *http.Server
 	url           string
+	delay         time.Duration // simulated work per callback
 }
 
-func startReceiver() (*receiver, error) {
+func startReceiver(delay time.Duration) (*receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{seen: map[string]int{}, changed: make(chan struct{}, 1)}
+	r := &receiver{seen: map[string]int{}, changed: make(chan struct{}, 1), delay: delay}
 	r.srv = &http.Server{Handler: r}
 	r.url = "http://" + ln.Addr().String() + "/callback"
 	go r.srv.Serve(ln)
@@ -51,6 +52,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		} `json:"message"`
 	}
 	_ = json.Unmarshal(body, &env)
+	if r.delay > 0 {
+		time.Sleep(r.delay) // the receiver's own work: a database write, a call onwards
+	}
 	r.mu.Lock()
 	if !ok || env.Message.EventID == "" || env.Message.EventID != req.Header.Get("Elements-Webhook-Id") {
 		r.badSignatures++

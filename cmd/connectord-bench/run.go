@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,8 +17,9 @@ import (
 )
 
 type runConfig struct {
-	N, C    int
-	Timeout time.Duration
+	N, C          int
+	Timeout       time.Duration
+	ReceiverDelay time.Duration
 }
 
 type result struct {
@@ -31,6 +33,7 @@ type result struct {
 	peakRSSMiB     float64
 	kills          int
 	answeredLost   int
+	commits        float64 // store commits (durable syncs) during the run
 }
 
 func (r *result) eventsPerSec() float64 { return float64(r.n-r.lost) / r.elapsed.Seconds() }
@@ -38,6 +41,9 @@ func (r *result) eventsPerSec() float64 { return float64(r.n-r.lost) / r.elapsed
 func (r *result) print(name string) {
 	fmt.Printf("%-11s events/s %8.0f   answer p50 %7s  p99 %7s   CPU s/1000 ev %.3f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d",
 		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuPer1000, r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
+	if r.commits > 0 {
+		fmt.Printf("   store commits/event %.3f", r.commits/float64(r.n))
+	}
 	if r.kills > 0 {
 		fmt.Printf("   kills %d, answered-2xx lost %d", r.kills, r.answeredLost)
 	}
@@ -121,7 +127,7 @@ func freeAddr() string {
 }
 
 func runRelay(ctx context.Context, cfg runConfig) (*result, error) {
-	recv, err := startReceiver()
+	recv, err := startReceiver(cfg.ReceiverDelay)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +196,7 @@ const benchPipeline = `pipelines:
 `
 
 func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int) (*result, error) {
-	recv, err := startReceiver()
+	recv, err := startReceiver(cfg.ReceiverDelay)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +254,9 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 	r := summarise(cfg, load, recv, p, 0)
 	r.cpuPer1000 = (p.cpuSeconds() + cpuBefore) / float64(cfg.N) * 1000
 	r.kills = kills
+	if kills == 0 {
+		r.commits = scrapeCounter("http://"+admin+"/metrics", "connectord_store_commits_total")
+	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
@@ -261,4 +270,21 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 		p.cmd.Process.Kill()
 	}
 	return r, nil
+}
+
+// scrapeCounter reads one unlabelled metric from a Prometheus endpoint.
+func scrapeCounter(url, name string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
+			return v
+		}
+	}
+	return 0
 }

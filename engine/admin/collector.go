@@ -36,11 +36,15 @@ var (
 	descLag          = desc("connectord_cursor_lag_seconds", "How far the poll cursor trails the clock: the age of the newest change seen.", "resource")
 	descLastPoll     = desc("connectord_last_poll_success_timestamp_seconds", "When a poll cycle last succeeded, as a Unix time.")
 	descScrapeErr    = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
+	descCommits      = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
 )
+
+// syncCounter is implemented by stores that count their durable commits.
+type syncCounter interface{ Syncs() uint64 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIn, descFiltered, descStored, descDelivered, descFailed,
-		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr} {
+		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits} {
 		ch <- d
 	}
 }
@@ -54,6 +58,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		scrapeErr = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.GaugeValue, scrapeErr)
+	if sc, ok := c.h.d.Store.(syncCounter); ok {
+		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(sc.Syncs()))
+	}
 	seen := map[string]bool{}
 	for _, p := range ps {
 		seen[p.Name] = true
