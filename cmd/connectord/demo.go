@@ -121,13 +121,16 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(out, "%-8s  %-24s %-8s %-34s %-22s %s\n", "TIME", "PIPELINE", "TYPE", "OBJECT", "EVENT ID", "SIGNATURE")
 
 	go sim.Trickle(simCtx, intercomsim.TrickleOptions{Every: *every, WebhookURL: webhookURL, ClientSecret: demoClientSecret})
-	go d.Watch(ctx, daemon.DefaultDebounce, func(st daemon.ReloadStatus) {
+	_, werr := d.Watch(ctx, daemon.DefaultDebounce, func(st daemon.ReloadStatus) {
 		if st.OK {
 			fmt.Fprintf(out, "%s  reload: started %v, replaced %v, stopped %v, unchanged %v\n", time.Now().Format("15:04:05"), st.Result.Started, st.Result.Replaced, st.Result.Stopped, st.Result.Unchanged)
 		} else {
 			fmt.Fprintf(out, "%s  reload rejected, pipelines unchanged:\n%s\n", time.Now().Format("15:04:05"), st.Error)
 		}
 	})
+	if werr != nil {
+		fmt.Fprintf(out, "hot reload is off: %v\n", werr)
+	}
 
 	<-ctx.Done()
 	stopSim()

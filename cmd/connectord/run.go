@@ -66,11 +66,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	if *watch {
-		go func() {
-			if err := d.Watch(watchCtx, daemon.DefaultDebounce, nil); err != nil {
-				logger.Error("config watcher stopped; reload with SIGHUP", "error", err)
-			}
-		}()
+		if _, err := d.Watch(watchCtx, daemon.DefaultDebounce, nil); err != nil {
+			logger.Error("cannot watch the config directory; reload with SIGHUP", "error", err)
+		}
 	}
 
 	sig := make(chan os.Signal, 4)

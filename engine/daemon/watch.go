@@ -18,18 +18,34 @@ const DefaultDebounce = 100 * time.Millisecond
 // a pipeline references (jq_file), is written, created, renamed or removed,
 // until ctx ends. It watches directories rather than files, so editors that
 // save by rename or by delete-and-create are seen, and so are new files.
-// onReload, if set, is called after each reload.
-func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload func(ReloadStatus)) error {
+// onReload, if set, is called after each reload. The watch is in place when
+// Watch returns; the events are handled in a goroutine, and done is closed
+// when it ends.
+func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload func(ReloadStatus)) (done <-chan struct{}, err error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
+		return nil, fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
 	}
-	defer w.Close()
 	configDir, err := filepath.Abs(d.cfg.ConfigDir)
 	if err != nil {
-		return err
+		w.Close()
+		return nil, err
 	}
-	watched := map[string]bool{}
+	if err := w.Add(configDir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer w.Close()
+		d.watch(ctx, w, configDir, debounce, onReload)
+	}()
+	return finished, nil
+}
+
+func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir string, debounce time.Duration, onReload func(ReloadStatus)) {
+	watched := map[string]bool{configDir: true}
 	files := map[string]bool{}
 	sync := func() {
 		want := map[string]bool{configDir: true}
@@ -57,17 +73,18 @@ func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload fun
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case ev, ok := <-w.Events:
 			if !ok {
-				return nil
+				return
 			}
 			if relevant(ev.Name, configDir, files) {
+				d.cfg.Logger.Debug("config change", "file", ev.Name, "op", ev.Op.String())
 				timer.Reset(debounce)
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
-				return nil
+				return
 			}
 			d.cfg.Logger.Warn("config watcher", "error", err)
 		case <-timer.C:
