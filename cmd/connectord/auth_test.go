@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/soc"
 	"github.com/connectord/connectord/engine/store"
 )
@@ -66,7 +67,7 @@ func TestAuthCommand(t *testing.T) {
 	}
 	defer st.Close()
 	for _, p := range []string{soc.OAuthPipeline, "acme-conversations"} {
-		if tok, err := soc.TokenSource(t.Context(), soc.StoreGetter(st, p), "acme").Token(); err != nil || tok.AccessToken != "tok-abc" {
+		if tok, err := oauthtoken.Source(t.Context(), oauthtoken.StoreGetter(st, p), "acme").Token(); err != nil || tok.AccessToken != "tok-abc" {
 			t.Errorf("token in %s: %v %v", p, tok, err)
 		}
 	}

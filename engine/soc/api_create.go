@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -113,7 +114,7 @@ func (a *api) store(ctx context.Context, req *Request, plan *Plan, tok Token) (*
 		return nil, "", err
 	}
 	var b store.Batch
-	if err := PutToken(&b, plan.Base, tok, plan.Polling...); err != nil {
+	if err := oauthtoken.Put(&b, plan.Base, tok, plan.Polling...); err != nil {
 		return nil, "", err
 	}
 	v, err := jsonBytes(rec)
@@ -139,9 +140,9 @@ func (a *api) store(ctx context.Context, req *Request, plan *Plan, tok Token) (*
 // forget deletes what store wrote for rec, except its file.
 func (a *api) forget(ctx context.Context, rec *Record) error {
 	var b store.Batch
-	b.Delete(OAuthPipeline, TokenKey(rec.Slug))
+	b.Delete(OAuthPipeline, oauthtoken.Key(rec.Slug))
 	for _, p := range rec.Polling {
-		b.Delete(p, TokenKey(rec.Slug))
+		b.Delete(p, oauthtoken.Key(rec.Slug))
 	}
 	b.Delete(InstancesPipeline, slugKey(rec.Slug))
 	b.Delete(InstancesPipeline, instanceKey(rec.ID))

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/connectord/connectord/engine/oauthtoken"
 )
 
 func TestAPIAuthorization(t *testing.T) {
@@ -131,7 +133,7 @@ func TestAPIEventsDisabledStoresTokenOnly(t *testing.T) {
 	if entries, _ := os.ReadDir(f.configDir); len(entries) != 0 {
 		t.Errorf("events disabled but %d files written", len(entries))
 	}
-	if _, err := TokenSource(t.Context(), StoreGetter(f.st, OAuthPipeline), "api-instance-with-polling").Token(); err != nil {
+	if _, err := oauthtoken.Source(t.Context(), oauthtoken.StoreGetter(f.st, OAuthPipeline), "api-instance-with-polling").Token(); err != nil {
 		t.Errorf("token not stored: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -182,7 +183,7 @@ func TestAPICreateGetDelete(t *testing.T) {
 			// The token: master copy and one per polling pipeline.
 			wantTok := "tok-for-" + tc.code
 			for _, p := range append([]string{OAuthPipeline}, tc.polling...) {
-				tok, err := TokenSource(ctx, StoreGetter(f.st, p), tc.base).Token()
+				tok, err := oauthtoken.Source(ctx, oauthtoken.StoreGetter(f.st, p), tc.base).Token()
 				if err != nil || tok.AccessToken != wantTok || tok.TokenType != "Bearer" {
 					t.Errorf("token in %s = %+v, %v; want %s", p, tok, err, wantTok)
 				}
@@ -223,7 +224,7 @@ func TestAPICreateGetDelete(t *testing.T) {
 				t.Errorf("file after DELETE: %v", err)
 			}
 			for _, p := range append([]string{OAuthPipeline}, tc.polling...) {
-				if _, err := TokenSource(ctx, StoreGetter(f.st, p), tc.base).Token(); !errors.Is(err, ErrNoToken) {
+				if _, err := oauthtoken.Source(ctx, oauthtoken.StoreGetter(f.st, p), tc.base).Token(); !errors.Is(err, oauthtoken.ErrNoToken) {
 					t.Errorf("token in %s after DELETE: %v", p, err)
 				}
 			}

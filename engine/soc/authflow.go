@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -168,12 +169,12 @@ func (f AuthFlow) save(ctx context.Context, tok Token) ([]string, error) {
 		if p == OAuthPipeline || slices.Contains(pipes, p) {
 			continue
 		}
-		if _, err := st.Value(ctx, p, TokenKey(f.Name)); err == nil {
+		if _, err := st.Value(ctx, p, oauthtoken.Key(f.Name)); err == nil {
 			pipes = append(pipes, p)
 		}
 	}
 	var b store.Batch
-	if err := PutToken(&b, f.Name, tok, pipes...); err != nil {
+	if err := oauthtoken.Put(&b, f.Name, tok, pipes...); err != nil {
 		return nil, err
 	}
 	if err := st.Commit(ctx, &b); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -70,7 +71,7 @@ func TestAuthFlowStoresToken(t *testing.T) {
 	tokens := newTokenServer(t)
 	data := t.TempDir()
 	// A pipeline that already holds a copy gets the new token too.
-	seedStore(t, data, func(b *store.Batch) { PutToken(b, "acme", Token{AccessToken: "old"}, "acme-contacts") })
+	seedStore(t, data, func(b *store.Batch) { oauthtoken.Put(b, "acme", Token{AccessToken: "old"}, "acme-contacts") })
 	flow := AuthFlow{
 		ClientID: "cid", ClientSecret: "csecret", Name: "acme", Pipelines: []string{"acme-conversations"},
 		DataDir: data, AuthorizeURL: "https://app.intercom.test/oauth", TokenURL: tokens.URL,
@@ -101,7 +102,7 @@ func TestAuthFlowStoresToken(t *testing.T) {
 	}
 	defer st.Close()
 	for _, p := range []string{OAuthPipeline, "acme-conversations", "acme-contacts"} {
-		tok, err := TokenSource(t.Context(), StoreGetter(st, p), "acme").Token()
+		tok, err := oauthtoken.Source(t.Context(), oauthtoken.StoreGetter(st, p), "acme").Token()
 		if err != nil || tok.AccessToken != "tok-for-the-code" {
 			t.Errorf("token in %s: %+v %v", p, tok, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/engine/oauthtoken"
 	"github.com/connectord/connectord/engine/store"
 	"github.com/connectord/connectord/sources/intercomsim"
 )
@@ -122,14 +123,14 @@ func TestTokenRef(t *testing.T) {
 	h := newHarness(t, intercomsim.Options{Seed: 13}, func(o *Options) { o.Token, o.TokenRef = "", "main" })
 	v := h.sim.CreateAt(intercomsim.Conversations, epoch.Unix()-60, epoch.Unix()-60)
 	h.start()
-	if e := h.sourceError(); !strings.Contains(e, `no OAuth token "main"`) {
+	if e := h.sourceError(); !strings.Contains(e, `no stored OAuth token "main"`) {
 		t.Fatalf("source error %q, want a missing-token message", e)
 	}
 	if h.sim.Requests() != 0 {
 		t.Errorf("%d requests without a token", h.sim.Requests())
 	}
 	var b store.Batch
-	b.Put(testPipeline, "oauth/token/main", []byte(`{"access_token":"`+testToken+`","token_type":"Bearer"}`))
+	b.Put(testPipeline, oauthtoken.Key("main"), []byte(`{"access_token":"`+testToken+`","token_type":"Bearer"}`))
 	if err := h.st.Commit(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/oauthtoken"
 )
 
 // requestTimeout bounds one HTTP request.
@@ -129,19 +130,9 @@ func (s *Source) token(ctx context.Context, host engine.Host) (string, error) {
 	if s.cfg.tokenRef == "" {
 		return s.cfg.token.Reveal(), nil
 	}
-	key := "oauth/token/" + s.cfg.tokenRef
-	v, ok, err := host.State(ctx, key)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("reading OAuth token %q: %w", s.cfg.tokenRef, err)
-	case !ok:
-		return "", fmt.Errorf("no OAuth token %q is stored yet: authorize the Intercom app for this pipeline first", s.cfg.tokenRef)
-	}
-	var t struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(v, &t); err != nil || t.AccessToken == "" {
-		return "", fmt.Errorf("stored OAuth token %q has no access_token", s.cfg.tokenRef)
+	t, err := oauthtoken.Source(ctx, host.State, s.cfg.tokenRef).Token()
+	if err != nil {
+		return "", err
 	}
 	return t.AccessToken, nil
 }
