@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/sources/intercompoller"
 )
 
 // Options change how a Request becomes pipelines.
@@ -167,7 +168,7 @@ func (p *Plan) pollers(r *Request, prefix string, o Options, sink *node) ([]*pip
 	program := pollProgram
 	var out []*pipeline
 	for _, res := range resources {
-		url, mode, warnings, err := intercomRequest(res.URL)
+		url, mode, warnings, err := intercompoller.TranslateHubURL(res.URL)
 		if err != nil {
 			return nil, badf("configuration.event.poller.configuration."+res.Name+".url", "%v", err)
 		}

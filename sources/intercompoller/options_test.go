@@ -126,3 +126,40 @@ func TestOptionErrorsNameTheirField(t *testing.T) {
 		t.Errorf("token and token_ref: %v", err)
 	}
 }
+
+// TestSeedPollingConfigurationAsWritten decodes the seed's SAP Open
+// Connectors polling configuration (its hub URL included) and checks it
+// becomes the Intercom request SAP Open Connectors would make.
+func TestSeedPollingConfigurationAsWritten(t *testing.T) {
+	o, err := decodeOptions(t, `
+token: abc
+refresh_interval: "15"
+resource: conversations
+url: /hubs/marketing/conversations?orderBy=updated_at desc
+idField: id
+datesConfiguration:
+  updatedDateField: updated_at
+  updatedDateFormat: timestamp
+  updatedDateTimezone: GMT
+  createdDateField: created_at
+  createdDateFormat: timestamp
+  createdDateTimezone: GMT
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := o.NewSource(engine.BuildContext{Pipeline: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := src.(*Source).cfg
+	if got := s.url.expand(time.Unix(0, 0)); got != "/conversations?order=desc&sort=updated_at" || s.search || s.interval != 15*time.Minute {
+		t.Errorf("seed configuration became url %q search %v interval %s", got, s.search, s.interval)
+	}
+	for _, bad := range []string{"/hubs/marketing", "/hubs/"} {
+		o.URL = bad
+		if _, err := o.NewSource(engine.BuildContext{Pipeline: "p"}); err == nil || !strings.Contains(err.Error(), "url") {
+			t.Errorf("url %q: err %v", bad, err)
+		}
+	}
+}

@@ -12,6 +12,22 @@ import (
 
 // NewSource validates the options; it does no I/O.
 func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
+	if strings.HasPrefix(o.URL, "/hubs/") {
+		path, mode, warnings, err := TranslateHubURL(o.URL)
+		if err != nil {
+			return nil, config.FieldErrorf("url", "%v", err)
+		}
+		if bc.Logger != nil {
+			bc.Logger.Info("SAP Open Connectors hub URL translated to an Intercom request", "url", o.URL, "request", path)
+			for _, w := range warnings {
+				bc.Logger.Warn(w, "url", o.URL)
+			}
+		}
+		o.URL = path
+		if o.Mode == "" {
+			o.Mode = mode
+		}
+	}
 	s, err := o.settings()
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package soc
+package intercompoller
 
 import (
 	"fmt"
@@ -6,12 +6,14 @@ import (
 	"strings"
 )
 
-// intercomRequest turns a poller URL written for Open Connectors
+// TranslateHubURL turns a poller URL written for Open Connectors
 // ("/hubs/marketing/conversations?orderBy=updated_at desc") into the
 // Intercom request the poller makes ("/conversations?order=desc&sort=updated_at")
 // and its mode. Query parameters that have no Intercom equivalent (a CEQL
-// where clause) are dropped and reported in warnings.
-func intercomRequest(raw string) (path, mode string, warnings []string, err error) {
+// where clause) are dropped and reported in warnings. The poller applies it
+// to a url starting with /hubs/, so the seed's configuration works as
+// written; `connectord import` applies it when converting an instance.
+func TranslateHubURL(raw string) (path, mode string, warnings []string, err error) {
 	if strings.Contains(raw, "://") {
 		return "", "", nil, fmt.Errorf("%q is an absolute URL: write the resource path (/hubs/<hub>/<resource>)", raw)
 	}
