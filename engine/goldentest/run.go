@@ -151,10 +151,14 @@ type replay struct {
 }
 
 func (rp *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
+	reqBody, _ := io.ReadAll(r.Body)
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	got := r.Method + " " + r.URL.RequestURI()
+	if len(reqBody) > 0 {
+		// A search request's body is its query: pin it too.
+		defer func() { rp.log[len(rp.log)-1] += "\n" + string(bytes.TrimSpace(reqBody)) }()
+	}
 	if rp.next >= len(rp.responses) {
 		rp.log = append(rp.log, got+" -> no recorded response left (404)")
 		http.Error(w, "no recorded response left", http.StatusNotFound)
