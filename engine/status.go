@@ -1,15 +1,36 @@
 package engine
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"sort"
 	"time"
 )
 
+// hashSalt keys the hashes shown in status: the config hash covers secret
+// values, and an unkeyed hash of a short secret could be brute-forced.
+var hashSalt = func() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}()
+
+func displayHash(h string) string {
+	m := hmac.New(sha256.New, hashSalt)
+	m.Write([]byte(h))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
 // PipelineStatus is what the status API reports about a running pipeline.
 type PipelineStatus struct {
-	Name       string         `json:"name"`
-	State      string         `json:"state"`
-	File       string         `json:"file"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+	File  string `json:"file"`
+	// Hash identifies the running configuration: it changes when the
+	// pipeline's effective config does. It is salted per process, because
+	// the config it is computed over includes secrets.
 	Hash       string         `json:"hash"`
 	Generation uint64         `json:"generation"`
 	Started    time.Time      `json:"started"`
@@ -55,7 +76,7 @@ func (r *Runtime) Status() []PipelineStatus {
 			Name:       g.name,
 			State:      g.getState(),
 			File:       g.built.Spec.File,
-			Hash:       g.built.Hash,
+			Hash:       displayHash(g.built.Hash),
 			Generation: g.number,
 			Started:    g.started,
 			Source:     g.built.Spec.Source.Kind,
@@ -88,4 +109,12 @@ func (r *Runtime) Files() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Running says whether a pipeline of that name is running.
+func (r *Runtime) Running(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.running[name]
+	return ok
 }

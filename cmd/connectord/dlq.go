@@ -23,6 +23,7 @@ type dlqBackend interface {
 	Show(ctx context.Context, pipeline string, seq uint64) (store.DeadLetter, error)
 	Replay(ctx context.Context, pipeline string, sel dlq.Selector) (int, error)
 	Purge(ctx context.Context, pipeline string, sel dlq.Selector) (int, error)
+	PurgeQueue(ctx context.Context, pipeline string) (int, error)
 }
 
 type localDLQ struct{ dlq.Service }
@@ -31,13 +32,15 @@ func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store
 	return l.Store.DeadLetter(ctx, pipeline, seq)
 }
 
-const dlqUsage = `usage: connectord dlq <list|show|replay|purge> --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]
+const dlqUsage = `usage: connectord dlq <list|show|replay|purge|purge-queue> --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]
 
-  list    dead letters with their last status and error
-  show    one dead letter in full (--id N)
-  replay  put dead letters back on the queue; they keep their eventId and are
-          signed with the current keys when delivered (--id ID | --all)
-  purge   delete dead letters for good (--id ID | --all)
+  list         dead letters with their last status and error
+  show         one dead letter in full (--id N)
+  replay       put dead letters back on the queue; they keep their eventId and
+               are signed with the current keys when delivered (--id ID | --all)
+  purge        delete dead letters for good (--id ID | --all)
+  purge-queue  delete the queued events of a pipeline removed from the config
+               (they stay on disk, listed as "removed" in status, until then)
 
 --id takes a dead letter's number or an eventId, and may repeat. With a daemon
 running (the store is locked) the command goes through its admin API.
@@ -121,6 +124,13 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		verb := map[string]string{"replay": "replayed", "purge": "purged"}[op]
 		fmt.Fprintf(stdout, "%s %d dead letter(s) of %s\n", verb, n, *pipeline)
+	case "purge-queue":
+		n, err := backend.PurgeQueue(ctx, *pipeline)
+		if err != nil {
+			fmt.Fprintf(stderr, "connectord dlq purge-queue: %v (%d purged)\n", err, n)
+			return exitInvalid
+		}
+		fmt.Fprintf(stdout, "purged %d queued event(s) of %s\n", n, *pipeline)
 	default:
 		fmt.Fprintf(stderr, "connectord dlq: unknown action %q\n\n%s", op, dlqUsage)
 		return exitUsage

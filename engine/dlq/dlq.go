@@ -104,3 +104,33 @@ func (s *Service) Purge(ctx context.Context, pipeline string, sel Selector) (int
 	}
 	return s.Store.PurgeDeadLetters(ctx, pipeline, seqs...)
 }
+
+// ErrRunning is returned when purging the queue of a running pipeline.
+var ErrRunning = errors.New("the pipeline is running: remove it from the config first (its queue is delivered, not purged)")
+
+// PurgeQueue deletes every queued event of a pipeline that no longer runs
+// (a removed pipeline keeps its queue on disk until it returns or this is
+// called) and returns how many it deleted. Dead letters are left alone.
+func (s *Service) PurgeQueue(ctx context.Context, pipeline string) (int, error) {
+	if s.Runtime != nil && s.Runtime.Running(pipeline) {
+		return 0, ErrRunning
+	}
+	n := 0
+	for {
+		recs, err := s.Store.Pending(ctx, pipeline, 0, 500)
+		if err != nil {
+			return n, err
+		}
+		if len(recs) == 0 {
+			return n, nil
+		}
+		var b store.Batch
+		for _, r := range recs {
+			b.Ack(pipeline, r.Seq)
+		}
+		if err := s.Store.Commit(ctx, &b); err != nil {
+			return n, err
+		}
+		n += len(recs)
+	}
+}

@@ -21,6 +21,7 @@ import (
 //	GET  /api/pipelines/{name}/deadletters/{seq}
 //	POST /api/pipelines/{name}/deadletters/replay   {"all":true} or {"ids":[...]}
 //	POST /api/pipelines/{name}/deadletters/purge    same body
+//	POST /api/pipelines/{name}/queue/purge          queued events of a removed pipeline
 func Register(mux *http.ServeMux, s *Service) {
 	mux.HandleFunc("GET /api/pipelines/{name}/deadletters", func(w http.ResponseWriter, r *http.Request) {
 		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
@@ -68,6 +69,17 @@ func Register(mux *http.ServeMux, s *Service) {
 	}
 	mux.HandleFunc("POST /api/pipelines/{name}/deadletters/replay", action(s.Replay))
 	mux.HandleFunc("POST /api/pipelines/{name}/deadletters/purge", action(s.Purge))
+	mux.HandleFunc("POST /api/pipelines/{name}/queue/purge", func(w http.ResponseWriter, r *http.Request) {
+		n, err := s.PurgeQueue(r.Context(), r.PathValue("name"))
+		switch {
+		case errors.Is(err, ErrRunning):
+			writeErr(w, http.StatusConflict, err)
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error(), "count": n})
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"count": n})
+		}
+	})
 }
 
 func orEmpty(d []store.DeadLetter) []store.DeadLetter {
@@ -158,6 +170,13 @@ func (c *Client) Replay(ctx context.Context, pipeline string, sel Selector) (int
 // Purge deletes the selected dead letters.
 func (c *Client) Purge(ctx context.Context, pipeline string, sel Selector) (int, error) {
 	return c.count(ctx, pipeline, "purge", sel)
+}
+
+// PurgeQueue deletes the queued events of a removed pipeline.
+func (c *Client) PurgeQueue(ctx context.Context, pipeline string) (int, error) {
+	var out struct{ Count int }
+	err := c.do(ctx, http.MethodPost, "/api/pipelines/"+url.PathEscape(pipeline)+"/queue/purge", struct{}{}, &out)
+	return out.Count, err
 }
 
 func (c *Client) count(ctx context.Context, pipeline, op string, sel Selector) (int, error) {
