@@ -188,3 +188,36 @@ func TestStartReportsConfigErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestReloadOnJQFileChange edits a file a pipeline references with jq_file
+// (in another directory): the pipeline reloads and the new program runs.
+func TestReloadOnJQFileChange(t *testing.T) {
+	recv := &collector{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	root := t.TempDir()
+	dir := filepath.Join(root, "pipelines")
+	programs := filepath.Join(root, "jq")
+	os.Mkdir(dir, 0o755)
+	os.Mkdir(programs, 0o755)
+	program := filepath.Join(programs, "tag.jq")
+	os.WriteFile(program, []byte(`.tag = "one"`), 0o644)
+	os.WriteFile(filepath.Join(dir, "gen.yaml"), []byte(fmt.Sprintf(`name: gen
+source: {generator: {interval: 5ms}}
+transforms:
+  - jq_file: ../jq/tag.jq
+sink: {http: {url: %q}}
+`, srv.URL)), 0o644)
+	d, reloads, stop := start(t, dir)
+	defer stop()
+	defer d.Shutdown(context.Background())
+	tagged := func(tag string) func(map[string]any) bool {
+		return func(b map[string]any) bool { return b["tag"] == tag }
+	}
+	eventually(t, "events tagged one", func() bool { return recv.count(tagged("one")) > 0 })
+	writeAtomically(t, program, `.tag = "two"`)
+	if st := <-reloads; !st.OK || fmt.Sprint(st.Result.Replaced) != "[gen]" {
+		t.Fatalf("reload after the jq file changed: %+v", st)
+	}
+	eventually(t, "events tagged two", func() bool { return recv.count(tagged("two")) > 0 })
+}
