@@ -92,6 +92,13 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		"SIGNATURE_KEY":          demoSignatureKey,
 		"POLL_INTERVAL":          *poll,
 	}
+	// The status page's usual port may be taken (another connectord): the
+	// demo then takes a free one and prints it.
+	if ln, err := net.Listen("tcp", *adminAddr); err != nil {
+		*adminAddr = "127.0.0.1:0"
+	} else {
+		ln.Close()
+	}
 	d, err := daemon.Start(ctx, daemon.Config{
 		ConfigDir: *dir, DataDir: *data, Listen: "127.0.0.1:0", Admin: *adminAddr, Logger: logger,
 		DrainTimeout: 2 * time.Second,

@@ -82,6 +82,18 @@ sink:
 	}
 }
 
+func TestValidateRejectsAWebhookPathUsedTwice(t *testing.T) {
+	dir := t.TempDir()
+	hook := "name: %s\nsource:\n  intercom_webhook: {path: /hook, client_secret: s}\nsink: {stdout: {}}\n"
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(fmt.Sprintf(hook, "a")), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(fmt.Sprintf(hook, "b")), 0o644)
+	code, _, errs := runCLI("validate", "--config", dir)
+	want := filepath.Join(dir, "b.yaml") + `:3:3: webhook path "/hook" is already used (first at ` + filepath.Join(dir, "a.yaml") + ":3:3)"
+	if code != exitInvalid || !strings.Contains(errs, want) {
+		t.Fatalf("exit %d, errors:\n%s\nwant %s", code, errs, want)
+	}
+}
+
 // TestRunGeneratorToStdoutStopsOnSIGTERM runs `connectord run` as a real
 // process with a generator→stdout pipeline, waits for events, sends
 // SIGTERM and expects a clean exit 0 with the store closed.
