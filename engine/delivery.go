@@ -49,8 +49,8 @@ type deliverer struct {
 	entries  int
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
-	inflight int // Deliver calls running: bounded by MaxInFlight
-	pending  int // attempts not yet reported (delivering or committing)
+	inflight int  // Deliver calls running: bounded by MaxInFlight
+	pending  int  // attempts not yet reported (delivering or committing)
 	results  chan attemptResult
 	freed    chan struct{} // an attempt's Deliver returned: its slot is free
 

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connectord/connectord/sources/intercomsim"
 	_ "github.com/connectord/connectord/sources/intercompoller"
+	"github.com/connectord/connectord/sources/intercomsim"
 	_ "github.com/connectord/connectord/sources/intercomwebhook"
 	_ "github.com/connectord/connectord/transforms/filter"
 	_ "github.com/connectord/connectord/transforms/jq"
