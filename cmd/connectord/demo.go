@@ -42,6 +42,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
+	tuneGC()
 	out := &lockedWriter{w: stdout}
 	logger, err := newLogger(stderr, *level, "text")
 	if err != nil {

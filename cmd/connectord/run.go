@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "connectord run:", err)
 		return exitUsage
 	}
+	tuneGC()
 	if path := os.Getenv("CONNECTORD_CPUPROFILE"); path != "" {
 		// For benchmarks: a CPU profile of the whole run, written at exit.
 		f, err := os.Create(path)
@@ -92,4 +94,15 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return exitOK
+}
+
+// tuneGC trades memory for CPU: the daemon's live heap is small (tens of
+// MB: the backlog lives on disk), so Go's default GOGC=100 collects very
+// often. At 400 the webhook benchmark spent 20% less CPU per event (0.258 →
+// 0.206 s per 1,000) for 10 MiB more peak RSS. GOGC in the environment
+// still wins.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
