@@ -285,7 +285,9 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 		}
 		rec.Body = full.Body
 	}
-	err := d.sink.Deliver(ctx, Delivery{ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempt: rec.Attempts + 1})
+	err := runGuarded(func() error {
+		return d.sink.Deliver(ctx, Delivery{ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempt: rec.Attempts + 1})
+	})
 	freeSlot()
 	now := d.clock.Now()
 	var b store.Batch

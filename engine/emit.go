@@ -116,7 +116,11 @@ func (h *host) transform(ctx context.Context, ev Event) ([]Event, error) {
 	for i, t := range h.transforms {
 		var next []Event
 		for _, in := range cur {
-			outs, err := t.Apply(ctx, in)
+			var outs []Event
+			err := runGuarded(func() (err error) {
+				outs, err = t.Apply(ctx, in)
+				return err
+			})
 			if err != nil {
 				return nil, fmt.Errorf("transform %d: %w", i+1, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -435,5 +436,42 @@ func TestTransformErrorsDeadLetterAndFanOut(t *testing.T) {
 	tot := rt.Counters("p").Snapshot()
 	if tot.In != 3 || tot.Filtered != 1 || tot.Stored != 2 || tot.DeadLettered != 1 || tot.Delivered != 2 {
 		t.Errorf("totals = %+v", tot)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Apply(_ context.Context, e engine.Event) ([]engine.Event, error) {
+	if m, ok := e.Value.(map[string]any); ok && m["boom"] == true {
+		panic("transform bug")
+	}
+	return []engine.Event{e}, nil
+}
+
+// TestPanicsStayInTheirEvent: a panicking transform dead-letters its event
+// and a panicking sink is retried; the daemon and other events go on.
+func TestPanicsStayInTheirEvent(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	src := newPushSource()
+	var once sync.Once
+	sink := newScriptSink(func(d engine.Delivery) error {
+		once.Do(func() { panic("sink bug") })
+		return nil
+	})
+	rt := engine.NewRuntime(engine.Options{Store: st})
+	rt.Apply(context.Background(), []*engine.Built{built("p", "h", src, sink, fastPolicy(3, 1), panicky{})})
+	src.emit(t,
+		engine.Event{ID: "ok", Key: "1", Value: map[string]any{"x": 1}},
+		engine.Event{ID: "bad", Key: "2", Value: map[string]any{"boom": true}},
+	)
+	waitFor(t, "delivery after the sink's panic", func() bool { return len(sink.snapshot()) == 1 })
+	rt.Shutdown(context.Background())
+	dls, _ := st.DeadLetters(context.Background(), "p", 0, 10)
+	if len(dls) != 1 || dls[0].ID != "bad" || !strings.Contains(dls[0].Error, "panic: transform bug") {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	if sink.attempts["ok"] != 2 {
+		t.Errorf("attempts after a sink panic = %d, want 2 (the panic counted as a failed attempt)", sink.attempts["ok"])
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -113,7 +114,7 @@ func (g *generation) runSource(ctx context.Context) {
 	backoff := time.Second
 	for {
 		start := time.Now()
-		err := g.built.Source.Run(ctx, g.host)
+		err := runGuarded(func() error { return g.built.Source.Run(ctx, g.host) })
 		if ctx.Err() != nil {
 			return
 		}
@@ -178,4 +179,16 @@ func (g *generation) getState() string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.state
+}
+
+// runGuarded runs fn and turns a panic into an error: a bug in one
+// component fails that pipeline's work (retried, dead-lettered or
+// restarted), never the daemon and the other pipelines.
+func runGuarded(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
 }
