@@ -7,15 +7,17 @@ import (
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/soc"
 )
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	dir := fs.String("config", "./pipelines", "directory of pipeline files")
+	data := fs.String("data", "./data", "store directory: secrets of pipelines created through /instances are read from it")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	built, errs := loadAndBuild(*dir, engine.BuildOptions{})
+	built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), engine.BuildOptions{})
 	if len(errs) > 0 {
 		fmt.Fprintln(stderr, errs.Error())
 		fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
@@ -30,8 +32,8 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 
 // loadAndBuild reads and builds every pipeline in dir, collecting all
 // errors.
-func loadAndBuild(dir string, opts engine.BuildOptions) ([]*engine.Built, config.Errors) {
-	specs, errs := config.Load(dir, os.LookupEnv)
+func loadAndBuild(dir string, env config.Env, opts engine.BuildOptions) ([]*engine.Built, config.Errors) {
+	specs, errs := config.Load(dir, env)
 	if len(errs) > 0 {
 		return nil, errs
 	}
