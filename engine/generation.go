@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -19,10 +20,7 @@ type generation struct {
 	deliverer *deliverer
 	router    *Router
 	route     *Route
-	logger    interface {
-		Error(string, ...any)
-		Warn(string, ...any)
-	}
+	logger    *slog.Logger
 
 	sourceCancel context.CancelFunc
 	sourceDone   chan struct{}

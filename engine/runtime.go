@@ -92,7 +92,7 @@ func (r *Runtime) Apply(ctx context.Context, built []*Built) ApplyResult {
 			r.replace(ctx, old, b)
 			res.Replaced = append(res.Replaced, b.Name())
 		default:
-			r.start(b, nil)
+			r.start(b)
 			res.Started = append(res.Started, b.Name())
 		}
 	}
@@ -131,7 +131,7 @@ func (r *Runtime) replace(ctx context.Context, old *generation, b *Built) {
 	r.opts.Logger.Info("pipeline reloaded", "pipeline", b.Name(), "generation", g.number)
 }
 
-func (r *Runtime) start(b *Built, _ *generation) {
+func (r *Runtime) start(b *Built) {
 	g := r.prepare(b)
 	g.mount()
 	r.launch(g)
