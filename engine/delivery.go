@@ -49,6 +49,7 @@ type deliverer struct {
 	entries  int
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
+	readErr  bool // the last read failed: try again shortly
 	inflight int  // Deliver calls running: bounded by MaxInFlight
 	pending  int  // attempts not yet reported (delivering or committing)
 	results  chan attemptResult
@@ -151,9 +152,10 @@ func (d *deliverer) drain() {
 func (d *deliverer) fill(ctx context.Context) {
 	for d.more && d.entries < maxWindow && d.ready.Len()+d.pending < 2*d.policy.MaxInFlight {
 		recs, err := d.store.Pending(ctx, d.name, d.lastRead, readChunk)
+		d.readErr = err != nil
 		if err != nil {
 			if ctx.Err() == nil {
-				d.logger.Error("reading queue", "error", err)
+				d.logger.Error("reading queue; retrying in 1s", "error", err)
 			}
 			return
 		}
@@ -213,6 +215,9 @@ func (d *deliverer) promote() {
 }
 
 func (d *deliverer) nextDue() time.Duration {
+	if d.readErr {
+		return time.Second
+	}
 	if d.waiting.Len() == 0 {
 		return time.Hour
 	}
