@@ -229,3 +229,53 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestSIGHUPReloads: with the watcher off, a new pipeline file is picked up
+// on SIGHUP, like a file change.
+func TestSIGHUPReloads(t *testing.T) {
+	root := t.TempDir()
+	conf := filepath.Join(root, "pipelines")
+	os.Mkdir(conf, 0o755)
+	gen := "name: %s\nsource: {generator: {interval: 50ms}}\nsink: {stdout: {}}\n"
+	os.WriteFile(filepath.Join(conf, "a.yaml"), []byte(fmt.Sprintf(gen, "a")), 0o644)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CONNECTORD_MAIN=run --watch=false --config "+conf+" --data "+filepath.Join(root, "data")+" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --log-format json")
+	cmd.Stdout = io.Discard
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitLine := func(what string) {
+		t.Helper()
+		timeout := time.After(20 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("connectord exited before %q", what)
+				}
+				if strings.Contains(l, what) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q in the log within 20s", what)
+			}
+		}
+	}
+	waitLine(`"msg":"connectord started"`)
+	os.WriteFile(filepath.Join(conf, "b.yaml"), []byte(fmt.Sprintf(gen, "b")), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLine(`"msg":"pipeline started","pipeline":"b"`)
+}

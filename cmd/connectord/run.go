@@ -45,6 +45,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	// Signals are caught before anything starts: a SIGHUP during start-up
+	// must reload, not kill the process (its default action).
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	ctx := context.Background()
 	d, err := daemon.Start(ctx, daemon.Config{
 		ConfigDir:    *dir,
@@ -73,9 +78,6 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
 	for s := range sig {
 		if s == syscall.SIGHUP {
 			d.Reload(ctx)
