@@ -66,6 +66,21 @@ sink:
   http: {url: %q, signature: {key: k}, retry: {initial_interval: 10ms}}
 `
 
+// pipelineDir makes a config directory holding one pipeline file and
+// returns the directory and the file.
+func pipelineDir(t testing.TB, name, content string) (dir, file string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "pipelines")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(dir, name)
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, file
+}
+
 // writeAtomically saves like an editor that writes a temp file and renames.
 func writeAtomically(t *testing.T, path, content string) {
 	t.Helper()
@@ -113,11 +128,7 @@ func TestReloadOnFileChangesKeepsRunningOnBadEdit(t *testing.T) {
 	recv := &collector{}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	root := t.TempDir()
-	dir := filepath.Join(root, "pipelines")
-	os.Mkdir(dir, 0o755)
-	file := filepath.Join(dir, "gen.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(genPipeline, "v1", srv.URL)), 0o644)
+	dir, file := pipelineDir(t, "gen.yaml", fmt.Sprintf(genPipeline, "v1", srv.URL))
 
 	d, reloads, stop := start(t, dir)
 	defer stop()

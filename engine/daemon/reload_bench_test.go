@@ -19,11 +19,7 @@ import (
 func BenchmarkReloadLatency(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	root := b.TempDir()
-	dir := filepath.Join(root, "pipelines")
-	os.Mkdir(dir, 0o755)
-	file := filepath.Join(dir, "hooks.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(webhookPipeline, "G0", srv.URL)), 0o644)
+	dir, file := pipelineDir(b, "hooks.yaml", fmt.Sprintf(webhookPipeline, "G0", srv.URL))
 	d, _, stop := startDebounced(b, dir)
 	defer stop()
 	defer d.Shutdown(context.Background())

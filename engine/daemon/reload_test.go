@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -68,11 +66,7 @@ func TestReloadUnderWebhookStream(t *testing.T) {
 	recv := &envelopes{seen: map[string][]string{}}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	root := t.TempDir()
-	dir := filepath.Join(root, "pipelines")
-	os.Mkdir(dir, 0o755)
-	file := filepath.Join(dir, "hooks.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(webhookPipeline, "G0", srv.URL)), 0o644)
+	dir, file := pipelineDir(t, "hooks.yaml", fmt.Sprintf(webhookPipeline, "G0", srv.URL))
 	d, reloads, stop := start(t, dir)
 	defer stop()
 	defer d.Shutdown(context.Background())
@@ -227,11 +221,7 @@ func TestChangedPollerResumesFromCursor(t *testing.T) {
 	defer recvSrv.Close()
 	delivered := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
 
-	root := t.TempDir()
-	dir := filepath.Join(root, "pipelines")
-	os.Mkdir(dir, 0o755)
-	file := filepath.Join(dir, "convs.yaml")
-	os.WriteFile(file, []byte(fmt.Sprintf(pollPipeline, api.URL, "1s", recvSrv.URL)), 0o644)
+	dir, file := pipelineDir(t, "convs.yaml", fmt.Sprintf(pollPipeline, api.URL, "1s", recvSrv.URL))
 	d, reloads, stop := start(t, dir)
 	defer stop()
 	defer d.Shutdown(context.Background())
