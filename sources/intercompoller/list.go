@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -16,17 +16,26 @@ const emitChunk = 100
 
 // pollList reads a newest-first list until it passes the window's lower
 // bound, then emits the window's changes oldest first, emitChunk per
-// commit, each commit moving the cursor to its last change. Records are
-// held as raw JSON until emitted, so memory grows with the changes since the
-// cursor, not with the workspace. Nothing is emitted before the walk ends:
-// a failed or cancelled walk leaves the cursor where it was.
+// commit, each commit moving the cursor to its last change.
+//
+// The list comes newest first but the cursor may only move forward over
+// what is stored, so the changes must be emitted in the opposite order to
+// the one they are read in. They are staged in the pipeline's state (one
+// commit per page) rather than held in memory, so memory stays at a page
+// and a chunk however many changes a walk finds — a backfill of a whole
+// workspace included. Each emit deletes its staged records in the same
+// commit. Nothing is emitted before the walk ends: a failed or cancelled
+// walk leaves the cursor where it was, and the next poll clears its
+// staging and walks again.
 func (s *Source) pollList(ctx context.Context, host engine.Host, c *client, token string, cur cursor, w window) (int, error) {
+	if err := s.clearStaging(ctx, host); err != nil {
+		return 0, err
+	}
 	base := s.cfg.url.expand(w.lower)
 	target, err := listPageURL(base, s.cfg.pageSize, "")
 	if err != nil {
 		return 0, err
 	}
-	found := map[string]change{}
 	var prev *change
 	for pageNo := 1; ; pageNo++ {
 		body, err := c.do(ctx, token, http.MethodGet, target, nil)
@@ -38,6 +47,7 @@ func (s *Source) pollList(ctx context.Context, host engine.Host, c *client, toke
 			return 0, fmt.Errorf("page %d: %w", pageNo, err)
 		}
 		older := len(pg.records) == 0
+		var staged []engine.StateUpdate
 		for _, raw := range pg.records {
 			ch, err := s.cfg.inspect(raw)
 			if err != nil {
@@ -59,11 +69,14 @@ func (s *Source) pollList(ctx context.Context, host engine.Host, c *client, toke
 			if !w.wants(cur, ch) {
 				continue
 			}
-			if old, ok := found[ch.id]; ok && !ch.at.After(old.at) {
-				continue // seen again on a later page after records moved
+			// A record changed during the walk and seen twice (it moved
+			// to the front) is staged once per version: both are changes.
+			staged = append(staged, engine.StateUpdate{Key: s.stagingKey(ch), Value: bytes.Clone(raw)})
+		}
+		if len(staged) > 0 {
+			if err := host.UpdateState(ctx, staged...); err != nil {
+				return 0, fmt.Errorf("staging page %d: %w", pageNo, err)
 			}
-			ch.raw = bytes.Clone(raw) // don't pin the whole page
-			found[ch.id] = ch
 		}
 		if older {
 			break
@@ -79,59 +92,92 @@ func (s *Source) pollList(ctx context.Context, host engine.Host, c *client, toke
 				return 0, err
 			}
 		default:
-			return s.emitAscending(ctx, host, cur, found, w)
+			return s.emitStaged(ctx, host, cur, w)
 		}
 	}
-	return s.emitAscending(ctx, host, cur, found, w)
+	return s.emitStaged(ctx, host, cur, w)
 }
 
-// emitAscending emits the found changes oldest first in chunks.
-func (s *Source) emitAscending(ctx context.Context, host engine.Host, cur cursor, found map[string]change, w window) (int, error) {
-	changes := make([]change, 0, len(found))
-	for _, ch := range found {
-		changes = append(changes, ch)
+// stagingPrefix holds a list walk's changes until they are emitted.
+func (s *Source) stagingPrefix() string { return "stage/" + s.cfg.resource + "/" }
+
+// stagingKey orders staged changes by their tracked date, then id: the
+// order they are emitted in.
+func (s *Source) stagingKey(ch change) string {
+	// Flipping the sign bit makes the unsigned, zero-padded number sort
+	// like the signed time, dates before 1970 included. Numeric ids are
+	// padded so that ties on a date go in numeric order.
+	id := ch.id
+	if isDigits(id) && len(id) < 20 {
+		id = strings.Repeat("0", 20-len(id)) + id
 	}
-	clear(found)
-	slices.SortFunc(changes, func(a, b change) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return compareIDs(a.id, b.id)
-	})
+	return fmt.Sprintf("%s%020d/%s", s.stagingPrefix(), uint64(ch.at.UnixNano())^(1<<63), id)
+}
+
+// emitStaged emits the staged changes oldest first in chunks, each chunk's
+// commit deleting its staged records.
+func (s *Source) emitStaged(ctx context.Context, host engine.Host, cur cursor, w window) (int, error) {
 	emitted := 0
-	for len(changes) > 0 {
-		n := min(emitChunk, len(changes))
-		batch := make([]pending, n)
-		for i, ch := range changes[:n] {
-			v, err := decodeRecord(ch.raw)
-			if err != nil {
-				return emitted, fmt.Errorf("record %s: %w", ch.id, err)
-			}
-			ch.raw = nil
-			batch[i] = pending{change: ch, value: v}
-		}
-		next, err := s.commit(ctx, host, cur, batch, batch[n-1].at, w)
+	for {
+		batch, done, err := s.readStaged(ctx, host, emitChunk)
 		if err != nil {
 			return emitted, err
 		}
-		cur, emitted = next, emitted+n
-		changes[0] = change{} // let emitted records go
-		changes = changes[n:]
+		if len(batch) == 0 {
+			return emitted, nil
+		}
+		next, err := s.commit(ctx, host, cur, batch, batch[len(batch)-1].at, w, done...)
+		if err != nil {
+			return emitted, err
+		}
+		cur, emitted = next, emitted+len(batch)
 	}
-	return emitted, nil
 }
 
-// compareIDs orders numeric ids numerically and others as strings, so ties
-// on a date are emitted in a stable order.
-func compareIDs(a, b string) int {
-	if len(a) != len(b) && isDigits(a) && isDigits(b) {
-		return len(a) - len(b)
+// readStaged reads up to n staged changes in order, with the deletes that
+// retire them.
+func (s *Source) readStaged(ctx context.Context, host engine.Host, n int) ([]pending, []engine.StateUpdate, error) {
+	var (
+		batch   []pending
+		done    []engine.StateUpdate
+		readErr error
+	)
+	err := host.ScanState(ctx, s.stagingPrefix(), func(key string, raw []byte) bool {
+		ch, err := s.cfg.inspect(raw)
+		if err == nil {
+			var v map[string]any
+			if v, err = decodeRecord(raw); err == nil {
+				batch = append(batch, pending{change: ch, value: v})
+				done = append(done, engine.StateUpdate{Key: key, Delete: true})
+				return len(batch) < n
+			}
+		}
+		readErr = fmt.Errorf("staged record %s: %w", key, err)
+		return false
+	})
+	if err == nil {
+		err = readErr
 	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	return batch, done, err
+}
+
+// clearStaging removes what an interrupted walk staged; the walk that
+// follows finds those changes again.
+func (s *Source) clearStaging(ctx context.Context, host engine.Host) error {
+	for {
+		var del []engine.StateUpdate
+		err := host.ScanState(ctx, s.stagingPrefix(), func(key string, _ []byte) bool {
+			del = append(del, engine.StateUpdate{Key: key, Delete: true})
+			return len(del) < 1000
+		})
+		if err != nil {
+			return fmt.Errorf("reading staged changes: %w", err)
+		}
+		if len(del) == 0 {
+			return nil
+		}
+		if err := host.UpdateState(ctx, del...); err != nil {
+			return fmt.Errorf("clearing staged changes: %w", err)
+		}
 	}
-	return 0
 }

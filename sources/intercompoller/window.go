@@ -35,7 +35,7 @@ type pending struct {
 
 // commit emits a batch and moves the cursor to at (capped at the poll's
 // start) in the same store commit. On error the old cursor stays valid.
-func (s *Source) commit(ctx context.Context, host engine.Host, cur cursor, batch []pending, at time.Time, w window) (cursor, error) {
+func (s *Source) commit(ctx context.Context, host engine.Host, cur cursor, batch []pending, at time.Time, w window, also ...engine.StateUpdate) (cursor, error) {
 	if at.After(w.upper) {
 		at = w.upper
 	}
@@ -46,7 +46,8 @@ func (s *Source) commit(ctx context.Context, host engine.Host, cur cursor, batch
 		emitted[p.id] = p.at
 	}
 	next := cur.advance(at, emitted, s.cfg.pollDelay)
-	err := host.Emit(ctx, events, engine.StateUpdate{Key: cursorKey(s.cfg.resource), Value: next.encode()})
+	state := append([]engine.StateUpdate{{Key: cursorKey(s.cfg.resource), Value: next.encode()}}, also...)
+	err := host.Emit(ctx, events, state...)
 	if err != nil {
 		return cur, fmt.Errorf("storing %d events: %w", len(events), err)
 	}
