@@ -8,8 +8,9 @@
 // list (GET, newest updated first, pages.next.starting_after): the walk
 // stops at the first page reaching past the cursor, then the window's
 // changes are emitted oldest first, 100 per commit, each commit moving the
-// cursor. Memory grows with the changes since the cursor (the whole
-// workspace for start: all), never with pages already passed. A list that
+// cursor. The walk's changes are staged in the pipeline's state, one commit
+// per page, and each emit deletes what it emits, so memory stays at a page
+// and a chunk even for a whole-workspace backfill (start: all). A list that
 // is not sorted newest updated first fails the poll loudly rather than
 // missing records.
 //
@@ -29,8 +30,8 @@
 // no documented updated_at order, and new contacts reach the search index
 // only after "a few minutes". Search mode defaults to pollDelay 300s for any
 // resource. Other resources need url; a url ending in /search means search
-// mode. For a large backfill of conversations (start: all), mode: search
-// keeps memory flat.
+// mode. A large backfill of conversations (start: all) is faster in
+// search mode, which needs no staging.
 //
 // # Cursor and duplicates
 //
@@ -57,11 +58,13 @@
 // url may hold SAP Open Connectors' date placeholders, replaced with the
 // poll's lower bound (cursor − pollDelay): ${gmtDate:FORMAT},
 // ${date:FORMAT}, ${date}, ${dateTimeZone:ZONE:FORMAT}, ${epoch} (ms),
-// ${epoch:s|ms|us}, ${milliseconds}. The config loader replaces ${NAME}
-// from the environment and rejects names with a colon, so write them with
-// a doubled dollar, which the loader turns into a literal "${":
+// ${epoch:s|ms|us}, ${milliseconds}. The config loader leaves these names
+// for the poller (they cannot be environment variables), so the seed's URLs
+// are written as they are:
 //
-//	url: /things?updated_since=$${epoch:s}&day=$${gmtDate:yyyy-MM-dd}
+//	url: /things?updated_since=${epoch:s}&day=${gmtDate:yyyy-MM-dd}
+//
+// A doubled dollar ($${...}) also yields a literal "${".
 //
 // # Dates
 //
