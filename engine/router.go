@@ -59,14 +59,11 @@ func (r *Router) update(fn func(map[string]*Route)) {
 	r.routes.Store(&next)
 }
 
-// Paths lists mounted paths.
-func (r *Router) Paths() []string {
-	m := *r.routes.Load()
-	out := make([]string, 0, len(m))
-	for p := range m {
-		out = append(out, p)
-	}
-	return out
+// Has says whether a handler is mounted at path; it allocates nothing, so
+// per-request instrumentation can call it.
+func (r *Router) Has(path string) bool {
+	_, ok := (*r.routes.Load())[path]
+	return ok
 }
 
 // ServeHTTP dispatches by exact path.

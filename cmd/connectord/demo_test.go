@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,13 +49,9 @@ func TestDemoShowsSignedEventsAndHotReload(t *testing.T) {
 	}()
 	waitOutput := func(what string, cond func(string) bool) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond(out.String()) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; output:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-			time.Sleep(10 * time.Millisecond) // polling with a deadline
-		}
+		eventually(t, 30*time.Second, func() bool { return cond(out.String()) }, func() string {
+			return fmt.Sprintf("timed out waiting for %s; output:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
+		})
 	}
 	waitOutput("webhook and poll events", func(s string) bool {
 		return strings.Contains(s, "intercom-webhooks ") && strings.Contains(s, "intercom-conversations ")

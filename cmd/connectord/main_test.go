@@ -181,19 +181,16 @@ func TestDLQReplayBringsDeadLetterToRecoveredReceiver(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, out, _ := runCLI("dlq", "list", "--pipeline", "gen", "--data", data, "--admin", admin)
-		if code == exitOK && strings.Contains(out, "3 dead letter(s)") {
-			if !strings.Contains(out, "400") {
-				t.Fatalf("list lacks the status:\n%s", out)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dead letters never listed; last output %q; daemon:\n%s", out, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	var out string
+	eventually(t, 20*time.Second, func() bool {
+		var code int
+		code, out, _ = runCLI("dlq", "list", "--pipeline", "gen", "--data", data, "--admin", admin)
+		return code == exitOK && strings.Contains(out, "3 dead letter(s)")
+	}, func() string {
+		return fmt.Sprintf("dead letters never listed; last output %q; daemon:\n%s", out, stderr.String())
+	})
+	if !strings.Contains(out, "400") {
+		t.Fatalf("list lacks the status:\n%s", out)
 	}
 	mu.Lock()
 	healthy = true
@@ -201,23 +198,31 @@ func TestDLQReplayBringsDeadLetterToRecoveredReceiver(t *testing.T) {
 	if code, out, errs := runCLI("dlq", "replay", "--pipeline", "gen", "--all", "--data", data, "--admin", admin); code != exitOK || !strings.Contains(out, "replayed 3") {
 		t.Fatalf("replay: exit %d %q %q", code, out, errs)
 	}
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replayed events not delivered (%d)", n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
+	delivered := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	eventually(t, 20*time.Second, func() bool { return delivered() == 3 }, func() string {
+		return fmt.Sprintf("replayed events not delivered (%d)", delivered())
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	sort.Strings(got)
 	if strings.Join(got, ",") != "gen-0,gen-1,gen-2" {
 		t.Errorf("replayed eventIds = %v, want the originals gen-0..2", got)
+	}
+}
+
+// eventually polls cond every 10ms until it holds; after timeout the test
+// fails with why().
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, why func() string) {
+	t.Helper()
+	deadline := time.After(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatal(why())
+		case <-tick.C:
+		}
 	}
 }
 

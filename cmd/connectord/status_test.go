@@ -44,13 +44,8 @@ func startStatusDaemon(t *testing.T, token string) *daemon.Daemon {
 		defer cancel()
 		d.Shutdown(ctx)
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for d.Runtime().Counters("orders").DeadLettered.Load() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for two dead letters")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	eventually(t, 15*time.Second, func() bool { return d.Runtime().Counters("orders").DeadLettered.Load() >= 2 },
+		func() string { return "timed out waiting for two dead letters" })
 	return d
 }
 

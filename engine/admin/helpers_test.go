@@ -213,12 +213,15 @@ func (s samples) names() string {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.After(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
 
@@ -228,16 +231,19 @@ func (td *testDaemon) waitMetric(series string, want float64) samples {
 	var last samples
 	var got float64
 	var present bool
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.After(15 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		last, _ = td.scrape()
 		got, present = last.value(series)
 		if present && got == want {
 			return last
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			td.t.Fatalf("%s = %v (present %v), want %v", series, got, present, want)
+		case <-tick.C:
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 }

@@ -2,12 +2,12 @@ package admin
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 )
 
-// pathLister is implemented by engine.Router: the paths pipelines listen on.
-type pathLister interface{ Paths() []string }
+// pathLister is implemented by engine.Router: whether a pipeline listens on
+// a path.
+type pathLister interface{ Has(path string) bool }
 
 // InstrumentWebhooks wraps the --listen handler and counts its requests by
 // path and status code. The path label is the request path only when next
@@ -18,7 +18,7 @@ func (m *Metrics) InstrumentWebhooks(next http.Handler) http.Handler {
 	paths, _ := next.(pathLister)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
-		if paths != nil && !slices.Contains(paths.Paths(), path) {
+		if paths != nil && !paths.Has(path) {
 			path = "unmatched"
 		}
 		sw := &statusWriter{ResponseWriter: w}

@@ -107,23 +107,6 @@ func (es Errors) Err() error {
 	return es
 }
 
-// AsErrors flattens err into Errors: an Errors as is, an *Error as one, and
-// anything else as one error at fallback.
-func AsErrors(err error, fallback Position) Errors {
-	if err == nil {
-		return nil
-	}
-	var es Errors
-	if errors.As(err, &es) {
-		return es
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return Errors{e}
-	}
-	return Errors{{Pos: fallback, Msg: err.Error()}}
-}
-
 // FieldError is a component's validation error about one of its fields,
 // named by the field's dotted YAML path relative to the component
 // ("retry.max_attempts", "signature.key"). The engine turns it into an

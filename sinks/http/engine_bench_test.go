@@ -58,6 +58,7 @@ func BenchmarkEngineDelivery(b *testing.B) {
 				Spec:   config.Pipeline{Name: "bench", Source: config.Component{Kind: "idle"}, Sink: config.Component{Kind: "http"}},
 				Source: idle{}, Sink: sink, Policy: sink.Policy(), Hash: "h",
 			}})
+			tick := time.NewTicker(time.Millisecond)
 			for {
 				s, err := st.Stats(ctx, "bench")
 				if err != nil {
@@ -66,8 +67,9 @@ func BenchmarkEngineDelivery(b *testing.B) {
 				if s.Queued == 0 {
 					break
 				}
-				time.Sleep(time.Millisecond) // polling for the queue to drain
+				<-tick.C // poll for the queue to drain
 			}
+			tick.Stop()
 			elapsed := time.Since(start)
 			b.StopTimer()
 			rt.Shutdown(ctx)

@@ -141,7 +141,9 @@ func (h *harness) awaitPoll() {
 // settle waits until every stored event was delivered.
 func (h *harness) settle() {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
 	for {
 		s, err := h.st.Stats(context.Background(), testPipeline)
 		if err != nil {
@@ -150,10 +152,11 @@ func (h *harness) settle() {
 		if s.Queued == 0 {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			h.t.Fatalf("%d events still queued", s.Queued)
+		case <-tick.C:
 		}
-		time.Sleep(time.Millisecond) // polling with a deadline
 	}
 }
 
