@@ -95,18 +95,19 @@ func (h *host) Emit(ctx context.Context, events []Event, state ...StateUpdate) e
 	return nil
 }
 
-// meta completes an event's metadata with what the engine knows.
+// meta completes an event's metadata with what the engine knows. The map
+// is the source's to give (see Host.Emit), so it is filled in place rather
+// than copied for every event.
 func (h *host) meta(m Meta, now time.Time) Meta {
-	out := make(Meta, len(m)+3)
-	for k, v := range m {
-		out[k] = v
+	if m == nil {
+		m = make(Meta, 3)
 	}
-	out[MetaPipeline] = h.name
-	out[MetaSource] = h.kind
-	if _, ok := out[MetaReceived]; !ok {
-		out[MetaReceived] = now.UTC().Format(time.RFC3339Nano)
+	m[MetaPipeline] = h.name
+	m[MetaSource] = h.kind
+	if _, ok := m[MetaReceived]; !ok {
+		m[MetaReceived] = now.UTC().Format(time.RFC3339Nano)
 	}
-	return out
+	return m
 }
 
 // transform runs ev through every transform in order; each output of one

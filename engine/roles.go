@@ -36,7 +36,9 @@ type HTTPSource interface {
 type Host interface {
 	// Emit runs events through the pipeline's transforms and durably stores
 	// the results, together with the state updates, in one atomic commit.
-	// It returns nil only once everything is committed. It returns
+	// It returns nil only once everything is committed. The events' Meta
+	// maps pass to Emit, which adds the engine's keys to them: give each
+	// event a map of its own. It returns
 	// ErrDuplicate if a StateUpdate with IfAbsent found its key set (then
 	// nothing was stored), or another error if the store failed.
 	Emit(ctx context.Context, events []Event, state ...StateUpdate) error
