@@ -13,8 +13,12 @@ import (
 type BuildContext struct {
 	Pipeline string // pipeline name
 	File     string // pipeline file; relative paths resolve against its directory
-	Logger   *slog.Logger
-	Clock    Clock
+	// Logger is the pipeline's logger; Clock is its clock. A running
+	// component keeps both from here: the Host does not repeat them.
+	Logger *slog.Logger
+	Clock  Clock
+	// UserAgent is what outbound HTTP requests send as User-Agent.
+	UserAgent string
 }
 
 // SourceConfig is a source's decoded options; NewSource builds the source.
@@ -39,53 +43,69 @@ type FileReferrer interface {
 	ReferencedFiles(BuildContext) []string
 }
 
+// registry maps a role (the config interface's type) to its kinds.
 var registry = struct {
 	sync.RWMutex
-	sources    map[string]func() SourceConfig
-	transforms map[string]func() TransformConfig
-	sinks      map[string]func() SinkConfig
-}{
-	sources:    map[string]func() SourceConfig{},
-	transforms: map[string]func() TransformConfig{},
-	sinks:      map[string]func() SinkConfig{},
+	kinds map[string]map[string]any // role → kind → func() C
+}{kinds: map[string]map[string]any{}}
+
+// role names the role of config type C, or "" if C is not one.
+func role[C any]() string {
+	switch any((*C)(nil)).(type) {
+	case *SourceConfig:
+		return "source"
+	case *TransformConfig:
+		return "transform"
+	case *SinkConfig:
+		return "sink"
+	}
+	return ""
 }
 
-// RegisterSource makes a source kind available to pipeline files. newConfig
-// returns a pointer to a fresh options struct with its defaults set, which the
-// config decoder fills. Call it from init(); a duplicate kind panics.
-func RegisterSource(kind string, newConfig func() SourceConfig) {
-	register(registry.sources, "source", kind, newConfig)
-}
-
-// RegisterTransform makes a transform kind available.
-func RegisterTransform(kind string, newConfig func() TransformConfig) {
-	register(registry.transforms, "transform", kind, newConfig)
-}
-
-// RegisterSink makes a sink kind available.
-func RegisterSink(kind string, newConfig func() SinkConfig) {
-	register(registry.sinks, "sink", kind, newConfig)
-}
-
-func register[T any](m map[string]T, role, kind string, v T) {
+// Register makes a component kind available to pipeline files. C is the
+// role: SourceConfig, TransformConfig or SinkConfig. newConfig returns a
+// pointer to a fresh options struct with its defaults set, which the config
+// decoder fills. Call it from init(); a duplicate kind panics.
+//
+//	func init() {
+//		engine.Register("jq", func() engine.TransformConfig { return NewOptions() })
+//	}
+func Register[C any](kind string, newConfig func() C) {
+	r := role[C]()
+	if r == "" {
+		panic(fmt.Sprintf("engine: Register(%q): %T is not a component config role", kind, newConfig))
+	}
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := m[kind]; dup {
-		panic(fmt.Sprintf("engine: %s %q registered twice", role, kind))
+	m := registry.kinds[r]
+	if m == nil {
+		m = map[string]any{}
+		registry.kinds[r] = m
 	}
-	m[kind] = v
+	if _, dup := m[kind]; dup {
+		panic(fmt.Sprintf("engine: %s %q registered twice", r, kind))
+	}
+	m[kind] = newConfig
 }
 
-func lookup[T any](m map[string]T, kind string) (T, bool) {
+// NewConfig returns a fresh options struct, defaults set, for the kind of
+// role C, or false if no such kind is registered.
+func NewConfig[C any](kind string) (C, bool) {
 	registry.RLock()
-	defer registry.RUnlock()
-	v, ok := m[kind]
-	return v, ok
+	f, ok := registry.kinds[role[C]()][kind].(func() C)
+	registry.RUnlock()
+	if !ok {
+		var zero C
+		return zero, false
+	}
+	return f(), true
 }
 
-func kinds[T any](m map[string]T) []string {
+// Kinds lists the registered kinds of role C, sorted.
+func Kinds[C any]() []string {
 	registry.RLock()
 	defer registry.RUnlock()
+	m := registry.kinds[role[C]()]
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -93,12 +113,3 @@ func kinds[T any](m map[string]T) []string {
 	sort.Strings(out)
 	return out
 }
-
-// SourceKinds lists registered source kinds.
-func SourceKinds() []string { return kinds(registry.sources) }
-
-// TransformKinds lists registered transform kinds.
-func TransformKinds() []string { return kinds(registry.transforms) }
-
-// SinkKinds lists registered sink kinds.
-func SinkKinds() []string { return kinds(registry.sinks) }

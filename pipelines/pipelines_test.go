@@ -10,8 +10,8 @@ import (
 	"flag"
 	"testing"
 
-	"github.com/connectord/connectord/engine/goldentest"
-	_ "github.com/connectord/connectord/sinks/http"
+	"github.com/connectord/connectord/pipelines/goldentest"
+	_ "github.com/connectord/connectord/sinks/httpsink"
 	_ "github.com/connectord/connectord/sinks/stdout"
 	_ "github.com/connectord/connectord/sources/intercompoller"
 	_ "github.com/connectord/connectord/sources/intercomwebhook"

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/connectord/connectord/engine/soc"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 )
 
 // authCmd is `connectord auth intercom`: the OAuth authorisation-code flow,

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connectord/connectord/engine/oauthtoken"
-	"github.com/connectord/connectord/engine/soc"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // TestAuthCommand drives `connectord auth intercom` end to end: the test
@@ -67,7 +67,7 @@ func TestAuthCommand(t *testing.T) {
 	}
 	defer st.Close()
 	for _, p := range []string{soc.OAuthPipeline, "acme-conversations"} {
-		if tok, err := oauthtoken.Source(t.Context(), oauthtoken.StoreGetter(st, p), "acme").Token(); err != nil || tok.AccessToken != "tok-abc" {
+		if tok, err := intercom.TokenSource(t.Context(), intercom.StoreGetter(st, p), "acme").Token(); err != nil || tok.AccessToken != "tok-abc" {
 			t.Errorf("token in %s: %v %v", p, tok, err)
 		}
 	}

@@ -2,7 +2,7 @@ package main
 
 // The components compiled into connectord register themselves from init().
 import (
-	_ "github.com/connectord/connectord/sinks/http"
+	_ "github.com/connectord/connectord/sinks/httpsink"
 	_ "github.com/connectord/connectord/sinks/stdout"
 	_ "github.com/connectord/connectord/sources/generator"
 	_ "github.com/connectord/connectord/sources/intercompoller"

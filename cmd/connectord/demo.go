@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/connectord/connectord/engine/daemon"
-	"github.com/connectord/connectord/sources/intercomsim"
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
+	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
 )
 
 // The demo's fixed credentials: the shipped pipelines default to them.

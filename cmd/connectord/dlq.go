@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/connectord/connectord/engine/dlq"
+	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/engine/store"
 )
 

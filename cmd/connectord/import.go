@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/connectord/connectord/engine/soc"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 )
 
 // importCmd converts an SAP Open Connectors POST /instances body into a

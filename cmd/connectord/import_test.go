@@ -20,13 +20,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connectord/connectord/engine/daemon"
-	"github.com/connectord/connectord/engine/soc"
+	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 
 	_ "github.com/connectord/connectord/sources/intercomwebhook"
 )
 
-const socTestdata = "../../testdata/soc/import"
+const socTestdata = "internal/soc/testdata/import"
 
 func TestImportCommand(t *testing.T) {
 	out := t.TempDir()

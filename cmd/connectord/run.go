@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
 	"github.com/connectord/connectord/engine/config"
-	"github.com/connectord/connectord/engine/daemon"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/connectord/connectord/sources/intercomsim"
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 )
 
 // simOptions are the simulator's knobs, shared by `simulate` and `demo`.

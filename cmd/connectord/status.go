@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/connectord/connectord/engine/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/admin"
 )
 
 // statusCmd prints the running daemon's pipelines, read from its admin

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connectord/connectord/engine/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
 	"github.com/connectord/connectord/engine/config"
-	"github.com/connectord/connectord/engine/daemon"
 )
 
 // startStatusDaemon runs a daemon with one generator pipeline whose two

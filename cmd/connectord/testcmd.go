@@ -6,7 +6,7 @@ import (
 	"io"
 	"regexp"
 
-	"github.com/connectord/connectord/engine/goldentest"
+	"github.com/connectord/connectord/pipelines/goldentest"
 )
 
 func testCmd(args []string, stdout, stderr io.Writer) int {

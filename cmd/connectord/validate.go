@@ -5,9 +5,10 @@ import (
 	"io"
 	"os"
 
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
-	"github.com/connectord/connectord/engine/soc"
+	"github.com/connectord/connectord/engine/runner"
 )
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
@@ -17,7 +18,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), engine.BuildOptions{})
+	built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), runner.BuildOptions{})
 	if len(errs) > 0 {
 		fmt.Fprintln(stderr, errs.Error())
 		fmt.Fprintf(stderr, "%d error(s)\n", len(errs))
@@ -32,15 +33,15 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 
 // loadAndBuild reads and builds every pipeline in dir, collecting all
 // errors.
-func loadAndBuild(dir string, env config.Env, opts engine.BuildOptions) ([]*engine.Built, config.Errors) {
+func loadAndBuild(dir string, env config.Env, opts runner.BuildOptions) ([]*runner.Built, config.Errors) {
 	specs, errs := config.Load(dir, env)
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return engine.Build(specs, opts)
+	return runner.Build(specs, opts)
 }
 
-func closeBuilt(b *engine.Built) {
+func closeBuilt(b *runner.Built) {
 	for _, c := range []any{b.Source, b.Sink} {
 		if cl, ok := c.(engine.Closer); ok {
 			_ = cl.Close()

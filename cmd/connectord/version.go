@@ -5,7 +5,7 @@ import (
 	"io"
 	"runtime"
 
-	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/version"
 )
 
 func versionCmd(args []string, stdout, stderr io.Writer) int {
@@ -13,6 +13,6 @@ func versionCmd(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	fmt.Fprintf(stdout, "connectord %s (%s, %s/%s)\n", engine.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "connectord %s (%s, %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
 }

@@ -12,7 +12,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/config")
 
-const casesDir = "../../testdata/config"
+const casesDir = "testdata/cases"
 
 // goldenEnv is the environment every golden case sees.
 var goldenEnv = mapEnv(map[string]string{

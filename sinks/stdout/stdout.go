@@ -21,7 +21,7 @@ type Options struct {
 }
 
 func init() {
-	engine.RegisterSink("stdout", func() engine.SinkConfig { return &Options{} })
+	engine.Register("stdout", func() engine.SinkConfig { return &Options{} })
 }
 
 // NewSink builds the sink; the options cannot be invalid.

@@ -89,8 +89,8 @@ func TestConcurrentLinesStayWhole(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	if !slices.Contains(engine.SinkKinds(), "stdout") {
-		t.Errorf("SinkKinds() = %q, want stdout", engine.SinkKinds())
+	if !slices.Contains(engine.Kinds[engine.SinkConfig](), "stdout") {
+		t.Errorf("SinkKinds() = %q, want stdout", engine.Kinds[engine.SinkConfig]())
 	}
 	sink, err := stdout.Options{}.NewSink(engine.BuildContext{})
 	if err != nil || sink == nil {

@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	engine.RegisterSource("generator", func() engine.SourceConfig {
+	engine.Register("generator", func() engine.SourceConfig {
 		return &Options{Interval: config.Duration(time.Second), Batch: 1, Keys: 10}
 	})
 }

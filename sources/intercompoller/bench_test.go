@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/sources/intercomsim"
 )
 
 // discard accepts every event: the benchmark measures polling and storing.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/version"
 )
 
 // Retry limits within one poll. A poll that runs out of them fails with the
@@ -133,7 +133,7 @@ func (c *client) send(ctx context.Context, token, method string, u *url.URL, bod
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Intercom-Version", c.version)
-	req.Header.Set("User-Agent", engine.UserAgent())
+	req.Header.Set("User-Agent", version.UserAgent())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

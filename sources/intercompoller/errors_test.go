@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connectord/connectord/engine/oauthtoken"
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine/store"
-	"github.com/connectord/connectord/sources/intercomsim"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 func TestServerErrorBurstsAreRetriedWithinThePoll(t *testing.T) {
@@ -130,7 +130,7 @@ func TestTokenRef(t *testing.T) {
 		t.Errorf("%d requests without a token", h.sim.Requests())
 	}
 	var b store.Batch
-	b.Put(testPipeline, oauthtoken.Key("main"), []byte(`{"access_token":"`+testToken+`","token_type":"Bearer"}`))
+	b.Put(testPipeline, intercom.TokenKey("main"), []byte(`{"access_token":"`+testToken+`","token_type":"Bearer"}`))
 	if err := h.st.Commit(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/store"
-	"github.com/connectord/connectord/sources/intercomsim"
 )
 
 const (
@@ -28,7 +29,7 @@ const (
 var epoch = time.Date(2024, 6, 27, 12, 0, 0, 0, time.UTC)
 
 // harness runs an intercom_poller against intercomsim through a real
-// engine.Runtime and bbolt store, with a fake clock shared by all three and
+// runner.Runtime and bbolt store, with a fake clock shared by all three and
 // polls stepped one at a time.
 type harness struct {
 	t      testing.TB
@@ -37,7 +38,7 @@ type harness struct {
 	srv    *httptest.Server
 	dbPath string
 	st     *store.Bolt
-	rt     *engine.Runtime
+	rt     *runner.Runtime
 	sink   *recordSink
 	waiter *stepWaiter
 	opts   *Options
@@ -103,13 +104,13 @@ func (h *harness) startWithSink(sink engine.Sink) {
 	}
 	h.waiter = newStepWaiter(h.clock)
 	src.(*Source).waiter = h.waiter
-	h.rt = engine.NewRuntime(engine.Options{Store: h.st, Clock: h.clock})
-	b := &engine.Built{
+	h.rt = runner.NewRuntime(runner.Options{Store: h.st, Clock: h.clock})
+	b := &runner.Built{
 		Spec:   config.Pipeline{Name: testPipeline, Source: config.Component{Kind: "intercom_poller"}, Sink: config.Component{Kind: "test"}},
 		Source: src, Sink: sink, Transforms: h.tr, Hash: "h",
 		Policy: engine.Policy{MaxInFlight: 8, Retry: engine.RetryPolicy{MaxAttempts: 3, Initial: time.Millisecond, Multiplier: 2, Max: time.Millisecond, NoJitter: true}},
 	}
-	h.rt.Apply(context.Background(), []*engine.Built{b})
+	h.rt.Apply(context.Background(), []*runner.Built{b})
 }
 
 // stop shuts the runtime down (the source stops mid-poll if it is polling).

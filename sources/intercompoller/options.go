@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	engine.RegisterSource("intercom_poller", func() engine.SourceConfig { return NewOptions() })
+	engine.Register("intercom_poller", func() engine.SourceConfig { return NewOptions() })
 }
 
 // Options are the intercom_poller's settings, in SAP Open Connectors'

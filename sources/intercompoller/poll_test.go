@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/sources/intercomsim"
 )
 
 func TestPaginationAcrossManyPages(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/sources/intercomsim"
 )
 
 // blockAtPage makes the k-th page request of a poll hang until the client

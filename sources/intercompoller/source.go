@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/engine/oauthtoken"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // requestTimeout bounds one HTTP request.
@@ -130,7 +130,7 @@ func (s *Source) token(ctx context.Context, host engine.Host) (string, error) {
 	if s.cfg.tokenRef == "" {
 		return s.cfg.token.Reveal(), nil
 	}
-	t, err := oauthtoken.Source(ctx, host.State, s.cfg.tokenRef).Token()
+	t, err := intercom.TokenSource(ctx, host.State, s.cfg.tokenRef).Token()
 	if err != nil {
 		return "", err
 	}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // NewSource validates the options; it does no I/O.
 func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	if strings.HasPrefix(o.URL, "/hubs/") {
-		path, mode, warnings, err := TranslateHubURL(o.URL)
+		path, mode, warnings, err := intercom.TranslateHubURL(o.URL)
 		if err != nil {
 			return nil, config.FieldErrorf("url", "%v", err)
 		}

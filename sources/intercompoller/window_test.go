@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/engine/config"
-	"github.com/connectord/connectord/sources/intercomsim"
 )
 
 func TestStart(t *testing.T) {

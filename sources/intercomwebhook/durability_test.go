@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 	"github.com/connectord/connectord/engine/store"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
 )
 
 func TestDedupeSurvivesRestart(t *testing.T) {
@@ -32,7 +32,7 @@ func TestDedupeSurvivesRestart(t *testing.T) {
 }
 
 func TestSweepExpiresMarksOlderThanTheWindow(t *testing.T) {
-	clock := intaketest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clock := runnertest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	h := startHarness(t, harnessOpts{clock: clock, sweep: time.Millisecond,
 		options: func(o *Options) { o.DedupeWindow = config.Duration(time.Hour) }})
 	old := notification("notif_old", "contact.created", "1")
@@ -46,7 +46,7 @@ func TestSweepExpiresMarksOlderThanTheWindow(t *testing.T) {
 	}
 	clock.Advance(20 * time.Minute) // old is 70m old, young 20m
 
-	intaketest.WaitFor(t, "the old mark to expire", func() bool { return !h.HasMark("notif_old") })
+	runnertest.WaitFor(t, "the old mark to expire", func() bool { return !h.HasMark("notif_old") })
 	if !h.HasMark("notif_young") {
 		t.Fatal("a mark inside the window was swept")
 	}
@@ -65,8 +65,8 @@ func TestSweepExpiresMarksOlderThanTheWindow(t *testing.T) {
 }
 
 func TestStoreFailureIs503AndNeverAcknowledged(t *testing.T) {
-	var flaky *intaketest.FlakyStore
-	h := startHarness(t, harnessOpts{wrap: func(s store.Store) store.Store { flaky = intaketest.NewFlakyStore(s); return flaky }})
+	var flaky *runnertest.FlakyStore
+	h := startHarness(t, harnessOpts{wrap: func(s store.Store) store.Store { flaky = runnertest.NewFlakyStore(s); return flaky }})
 	body := notification("notif_503", "conversation.user.created", "77")
 
 	// Hold the commit: no answer may reach the client while it is pending.
@@ -81,7 +81,7 @@ func TestStoreFailureIs503AndNeverAcknowledged(t *testing.T) {
 		}
 	}
 	t.Cleanup(release) // runs before the harness stops, so a failure cannot hang it
-	got := make(chan intaketest.Response, 1)
+	got := make(chan runnertest.Response, 1)
 	go func() { got <- h.postSigned(body) }()
 	<-flaky.Entered
 	select {
@@ -107,7 +107,7 @@ func TestStoreFailureIs503AndNeverAcknowledged(t *testing.T) {
 	if msg := h.Counters().SourceError(); msg != "" {
 		t.Errorf("source error %q not cleared after recovery", msg)
 	}
-	intaketest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
+	runnertest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 }
 
 func TestConcurrentUniqueNotificationsAreEachStoredOnce(t *testing.T) {
@@ -131,7 +131,7 @@ func TestConcurrentUniqueNotificationsAreEachStoredOnce(t *testing.T) {
 	if got := h.Counters().Stored.Load(); got != n {
 		t.Fatalf("stored %d, want %d", got, n)
 	}
-	intaketest.WaitFor(t, "all deliveries", func() bool { return len(h.Sink.Deliveries()) >= n })
+	runnertest.WaitFor(t, "all deliveries", func() bool { return len(h.Sink.Deliveries()) >= n })
 	seen := map[string]bool{}
 	for _, d := range h.Sink.Deliveries() {
 		if seen[d.ID] {
@@ -148,7 +148,7 @@ func TestConcurrentCopiesOfOneNotificationStoreOneEvent(t *testing.T) {
 	h := startHarness(t, harnessOpts{})
 	const n = 20
 	body := notification("notif_same", "conversation.user.created", "1")
-	statuses := make([]intaketest.Response, n)
+	statuses := make([]runnertest.Response, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -171,5 +171,5 @@ func TestConcurrentCopiesOfOneNotificationStoreOneEvent(t *testing.T) {
 	if got := h.Counters().Stored.Load(); got != 1 {
 		t.Fatalf("stored %d, want 1", got)
 	}
-	intaketest.WaitFor(t, "the delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
+	runnertest.WaitFor(t, "the delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -78,7 +79,7 @@ func FuzzIntercomHandler(f *testing.F) {
 	})
 }
 
-func fuzzRuntime(f *testing.F) *engine.Runtime {
+func fuzzRuntime(f *testing.F) *runner.Runtime {
 	bolt, err := store.Open(filepath.Join(f.TempDir(), "connectord.db"))
 	if err != nil {
 		f.Fatal(err)
@@ -89,8 +90,8 @@ func fuzzRuntime(f *testing.F) *engine.Runtime {
 	if err != nil {
 		f.Fatal(err)
 	}
-	rt := engine.NewRuntime(engine.Options{Store: bolt})
-	rt.Apply(context.Background(), []*engine.Built{{
+	rt := runner.NewRuntime(runner.Options{Store: bolt})
+	rt.Apply(context.Background(), []*runner.Built{{
 		Spec:   config.Pipeline{Name: testPipeline, Source: config.Component{Kind: Kind}, Sink: config.Component{Kind: "test"}},
 		Source: src, Sink: discardSink{}, Policy: engine.DefaultPolicy, Hash: "fuzz",
 	}})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 )
 
 func TestHeadAndGetAnswer200OtherMethods405(t *testing.T) {
@@ -43,7 +43,7 @@ func TestSignedNotificationIsStoredOnceAndDelivered(t *testing.T) {
 	if got := h.Counters().Stored.Load(); got != 1 {
 		t.Fatalf("stored %d events at 200, want 1", got)
 	}
-	intaketest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
+	runnertest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 
 	d := h.Sink.Deliveries()[0]
 	if d.ID != "notif_123456-56465-546546" || d.Key != "123456789" {
@@ -238,7 +238,7 @@ func TestDuplicateIDIsAcknowledgedAndStoredOnce(t *testing.T) {
 	if got := h.Counters().Stored.Load(); got != 1 {
 		t.Fatalf("stored %d events, want 1", got)
 	}
-	intaketest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
+	runnertest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 }
 
 func TestNotificationsWithoutIDAreNotDeduplicated(t *testing.T) {

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 	"github.com/connectord/connectord/engine/store"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
 )
 
 const (
 	testSecret   = "s3cr3t-client-secret"
-	testPipeline = intaketest.Pipeline
+	testPipeline = runnertest.Pipeline
 	testPath     = "/webhooks/intercom"
 )
 
@@ -27,7 +27,7 @@ func hubSignature(secret string, body []byte) string {
 	return "sha1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-type harness struct{ *intaketest.Harness }
+type harness struct{ *runnertest.Harness }
 
 type harnessOpts struct {
 	dir     string
@@ -53,12 +53,12 @@ func startHarness(t *testing.T, ho harnessOpts) harness {
 	}
 	s := src.(*Source)
 	s.sweepEvery = ho.sweep
-	return harness{intaketest.Start(t, intaketest.Config{Source: s, Kind: Kind, Dir: ho.dir, Clock: ho.clock, Wrap: ho.wrap})}
+	return harness{runnertest.Start(t, runnertest.Config{Source: s, Kind: Kind, Dir: ho.dir, Clock: ho.clock, Wrap: ho.wrap})}
 }
 
 // post sends body with the given X-Hub-Signature ("" sends none) and extra
 // header pairs.
-func (h harness) post(body []byte, sig string, extra ...string) intaketest.Response {
+func (h harness) post(body []byte, sig string, extra ...string) runnertest.Response {
 	h.T.Helper()
 	hdr := []string{"User-Agent", "intercom-parrot-service-client/1.0"}
 	if sig != "" {
@@ -67,7 +67,7 @@ func (h harness) post(body []byte, sig string, extra ...string) intaketest.Respo
 	return h.Post(body, append(hdr, extra...)...)
 }
 
-func (h harness) postSigned(body []byte) intaketest.Response {
+func (h harness) postSigned(body []byte) runnertest.Response {
 	h.T.Helper()
 	return h.post(body, hubSignature(testSecret, body))
 }

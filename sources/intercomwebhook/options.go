@@ -14,7 +14,7 @@ import (
 const Kind = "intercom_webhook"
 
 func init() {
-	engine.RegisterSource(Kind, func() engine.SourceConfig { return newOptions() })
+	engine.Register(Kind, func() engine.SourceConfig { return newOptions() })
 }
 
 // newOptions returns the options with their defaults set.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,7 +74,7 @@ func TestRegisteredWithDefaults(t *testing.T) {
 	if cfg.MaxBody != 1<<20 || cfg.DedupeWindow.D().Hours() != 24 || cfg.Topics[0] != "conversation.*" {
 		t.Fatalf("defaults/fields: %+v", cfg)
 	}
-	built, errs := engine.Build([]config.Pipeline{spec}, engine.BuildOptions{})
+	built, errs := runner.Build([]config.Pipeline{spec}, runner.BuildOptions{})
 	if len(errs) > 0 {
 		t.Fatalf("build: %v", errs)
 	}
@@ -82,12 +83,12 @@ func TestRegisteredWithDefaults(t *testing.T) {
 	}
 }
 
-// nullSink lets engine.Build complete in this test binary.
+// nullSink lets runner.Build complete in this test binary.
 type nullSink struct{}
 
 func (*nullSink) NewSink(engine.BuildContext) (engine.Sink, error) { return nullSink{}, nil }
 func (nullSink) Deliver(context.Context, engine.Delivery) error    { return nil }
 
 func init() {
-	engine.RegisterSink("intercomwebhook-test-null", func() engine.SinkConfig { return &nullSink{} })
+	engine.Register("intercomwebhook-test-null", func() engine.SinkConfig { return &nullSink{} })
 }

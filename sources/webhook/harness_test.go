@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 )
 
 const testPath = "/webhooks/generic"
@@ -19,17 +19,17 @@ var epoch = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 // start runs a webhook source configured by edit over a real store and
 // HTTP server, with the clock fixed at epoch.
-func start(t *testing.T, edit func(*Options)) (*intaketest.Harness, *intaketest.Clock) {
+func start(t *testing.T, edit func(*Options)) (*runnertest.Harness, *runnertest.Clock) {
 	t.Helper()
 	o := newOptions()
 	o.Path = testPath
 	edit(o)
-	src, err := o.NewSource(engine.BuildContext{Pipeline: intaketest.Pipeline})
+	src, err := o.NewSource(engine.BuildContext{Pipeline: runnertest.Pipeline})
 	if err != nil {
 		t.Fatalf("NewSource: %v", err)
 	}
-	clock := intaketest.NewClock(epoch)
-	return intaketest.Start(t, intaketest.Config{Source: src.(*Source), Kind: Kind, Clock: clock}), clock
+	clock := runnertest.NewClock(epoch)
+	return runnertest.Start(t, runnertest.Config{Source: src.(*Source), Kind: Kind, Clock: clock}), clock
 }
 
 // standardSig is computed here, independently of the source:

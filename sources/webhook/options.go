@@ -21,7 +21,7 @@ const (
 )
 
 func init() {
-	engine.RegisterSource(Kind, func() engine.SourceConfig { return newOptions() })
+	engine.Register(Kind, func() engine.SourceConfig { return newOptions() })
 }
 
 // newOptions returns the options with their defaults set.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 )
 
 // key is the raw key behind whsecKey.
@@ -19,7 +19,7 @@ var key = []byte("0123456789abcdef0123456789abcdef")
 
 var whsecKey = "whsec_" + base64.StdEncoding.EncodeToString(key)
 
-func standardSource(t *testing.T) *intaketest.Harness {
+func standardSource(t *testing.T) *runnertest.Harness {
 	h, _ := start(t, func(o *Options) { o.Secret = config.Secret(whsecKey) })
 	return h
 }
@@ -32,7 +32,7 @@ func TestStandardValidIsStoredWithIDValueAndMeta(t *testing.T) {
 	if r.Code != http.StatusOK || r.Status != "stored" || r.Events != 1 {
 		t.Fatalf("got %d %+v, want 200 stored", r.Code, r)
 	}
-	intaketest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
+	runnertest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 	d := h.Sink.Deliveries()[0]
 	var got, want any
 	_ = json.Unmarshal(d.Body, &got)

@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	fixture       = "../../testdata/transforms/jq/webhook-conversation-user-created/input.json"
+	fixture       = "../jq/testdata/golden/webhook-conversation-user-created/input.json"
 	benchFilter   = `all(event.message.events, .eventType != "DELETED")`
 	benchPipeline = "intercom-webhooks"
 )

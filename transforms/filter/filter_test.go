@@ -161,7 +161,7 @@ func TestEmptyExpression(t *testing.T) {
 }
 
 func TestRegisteredWithShorthand(t *testing.T) {
-	if !slices.Contains(engine.TransformKinds(), "filter") {
+	if !slices.Contains(engine.Kinds[engine.TransformConfig](), "filter") {
 		t.Errorf("filter is not registered")
 	}
 	if f := (&filter.Options{}).ShorthandField(); f != "expression" {

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	engine.RegisterTransform("filter", func() engine.TransformConfig { return &Options{} })
+	engine.Register("filter", func() engine.TransformConfig { return &Options{} })
 }
 
 // Options configure the filter transform.

@@ -178,7 +178,7 @@ func TestOptionValidation(t *testing.T) {
 }
 
 func TestRegisteredWithShorthand(t *testing.T) {
-	kinds := engine.TransformKinds()
+	kinds := engine.Kinds[engine.TransformConfig]()
 	for _, k := range []string{"jq", "jq_file"} {
 		if !slices.Contains(kinds, k) {
 			t.Errorf("transform %q is not registered (have %v)", k, kinds)

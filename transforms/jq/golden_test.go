@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden want.json files")
 
 // goldenDir holds one case per folder: program.jq, input.json, meta.json and
 // the expected outputs, want.json.
-const goldenDir = "../../testdata/transforms/jq"
+const goldenDir = "testdata/golden"
 
 func TestGolden(t *testing.T) {
 	cases, err := os.ReadDir(goldenDir)

@@ -14,10 +14,10 @@ import (
 const DefaultTimeout = time.Second
 
 func init() {
-	engine.RegisterTransform("jq", func() engine.TransformConfig {
+	engine.Register("jq", func() engine.TransformConfig {
 		return &Options{Timeout: config.Duration(DefaultTimeout)}
 	})
-	engine.RegisterTransform("jq_file", func() engine.TransformConfig {
+	engine.Register("jq_file", func() engine.TransformConfig {
 		return &FileOptions{Timeout: config.Duration(DefaultTimeout)}
 	})
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/runner/runnertest"
 	"github.com/connectord/connectord/sources/internal/intake"
-	"github.com/connectord/connectord/sources/internal/intake/intaketest"
 )
 
 // hostGrab is an HTTP source that hands the test the engine's real Host.
@@ -28,9 +28,9 @@ var _ engine.HTTPSource = (*hostGrab)(nil)
 
 func TestSweepOnceIsBoundedAndOldestFirst(t *testing.T) {
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := intaketest.NewClock(epoch)
+	clock := runnertest.NewClock(epoch)
 	g := &hostGrab{got: make(chan engine.Host, 1)}
-	h := intaketest.Start(t, intaketest.Config{Source: g, Kind: "grab", Clock: clock})
+	h := runnertest.Start(t, runnertest.Config{Source: g, Kind: "grab", Clock: clock})
 	host := <-g.got
 	ctx := context.Background()
 
@@ -90,7 +90,7 @@ func TestSweepOnceIsBoundedAndOldestFirst(t *testing.T) {
 
 func TestLongIDsAreHashedIntoBoundedKeys(t *testing.T) {
 	g := &hostGrab{got: make(chan engine.Host, 1)}
-	h := intaketest.Start(t, intaketest.Config{Source: g, Kind: "grab"})
+	h := runnertest.Start(t, runnertest.Config{Source: g, Kind: "grab"})
 	host := <-g.got
 	long := string(make([]byte, 5000))
 	ctx := context.Background()

@@ -1,0 +1,118 @@
+package admin
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/runner"
+)
+
+// collector reads pipeline metrics at scrape time: the runtime's counters,
+// the store's queue and dead letters, and the poll cursors. Reading them
+// when Prometheus asks needs no goroutine and is never stale.
+type collector struct {
+	h *Handler
+	m *Metrics
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, append([]string{"pipeline"}, labels...), nil)
+}
+
+var (
+	descIn           = desc("connectord_events_in_total", "Events the source handed to the pipeline.")
+	descFiltered     = desc("connectord_events_filtered_total", "Events a transform dropped (a filter said false).")
+	descStored       = desc("connectord_events_stored_total", "Events committed to the durable queue.")
+	descDelivered    = desc("connectord_events_delivered_total", "Events the receiver acknowledged with a 2xx.")
+	descFailed       = desc("connectord_events_failed_total", "Failed delivery attempts by class: retry (tried again later), permanent (dead-lettered at once), gone (410; delivery paused).", "class")
+	descDeadLettered = desc("connectord_events_dead_lettered_total", "Events dead-lettered by a transform error, a permanent failure or exhausted retries.")
+	descQueued       = desc("connectord_queue_events", "Events stored and waiting for delivery.")
+	descOldest       = desc("connectord_queue_oldest_age_seconds", "Age of the oldest queued event; 0 when the queue is empty.")
+	descDead         = desc("connectord_dead_letters", "Dead letters stored, waiting for a replay or a purge.")
+	descState        = desc("connectord_pipeline_state", "1 for the pipeline's current state, 0 for the others.", "state")
+	descGeneration   = desc("connectord_pipeline_generation", "Generation of the running configuration; it changes on each reload that changes the pipeline.")
+	descLag          = desc("connectord_cursor_lag_seconds", "How far the poll cursor trails the clock: the age of the newest change seen.", "resource")
+	descLastPoll     = desc("connectord_last_poll_success_timestamp_seconds", "When a poll cycle last succeeded, as a Unix time.")
+	descScrapeErr    = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
+	descCommits      = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
+)
+
+// syncCounter is implemented by stores that count their durable commits.
+type syncCounter interface{ Syncs() uint64 }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descIn, descFiltered, descStored, descDelivered, descFailed,
+		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ps, err := c.h.list(ctx)
+	scrapeErr := 0.0
+	if err != nil {
+		scrapeErr = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.GaugeValue, scrapeErr)
+	if sc, ok := c.h.d.Store.(syncCounter); ok {
+		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(sc.Syncs()))
+	}
+	seen := map[string]bool{}
+	for _, p := range ps {
+		seen[p.Name] = true
+		c.collectPipeline(ch, p)
+	}
+	// Pipelines removed with nothing left on disk keep their counters: a
+	// counter must not vanish while the process lives.
+	for _, name := range c.m.knownPipelines() {
+		if !seen[name] {
+			c.collectCounters(ch, name, c.h.d.Runtime.Counters(name).Snapshot())
+		}
+	}
+}
+
+func (c collector) collectPipeline(ch chan<- prometheus.Metric, p Pipeline) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{p.Name}, labels...)...)
+	}
+	c.collectCounters(ch, p.Name, p.Totals)
+	gauge(descQueued, float64(p.Queued))
+	gauge(descOldest, p.OldestAgeSeconds)
+	gauge(descDead, float64(p.DeadLetters))
+	for _, s := range States {
+		v := 0.0
+		if s == p.State {
+			v = 1
+		}
+		gauge(descState, v, s)
+	}
+	if p.State != StateRemoved {
+		gauge(descGeneration, float64(p.Generation))
+	}
+	for _, cur := range p.Cursors {
+		gauge(descLag, cur.LagSeconds, cur.Resource)
+	}
+	if !p.LastPoll.IsZero() {
+		gauge(descLastPoll, float64(p.LastPoll.UnixNano())/1e9)
+	}
+}
+
+func (c collector) collectCounters(ch chan<- prometheus.Metric, name string, t runner.Totals) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{name}, labels...)...)
+	}
+	counter(descIn, t.In)
+	counter(descFiltered, t.Filtered)
+	counter(descStored, t.Stored)
+	counter(descDelivered, t.Delivered)
+	counter(descDeadLettered, t.DeadLettered)
+	counts := c.m.failureCounts(name)
+	for class, n := range counts {
+		counter(descFailed, n, engine.Class(class).String())
+	}
+}

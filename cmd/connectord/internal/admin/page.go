@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/connectord/connectord/engine/version"
+)
+
+//go:embed page.html.tmpl
+var pageSource string
+
+var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+
+// pageData is what the status page shows.
+type pageData struct {
+	Version string
+	Now     string
+	Error   string
+	Rows    []pageRow
+	Reload  pageReload
+	Refresh int
+}
+
+type pageRow struct {
+	Pipeline
+	PerMinute    string
+	Lag          string
+	Oldest       string
+	Spark        Sparkline
+	ErrorShort   string
+	ErrorWhen    string
+	ReloadAction string
+}
+
+type pageReload struct {
+	Known  bool
+	OK     bool
+	When   string
+	Ago    string
+	Detail string
+	Error  string
+}
+
+// page renders the status page: one row per pipeline, readable at a glance,
+// refreshing itself every five seconds. It shows no configuration beyond
+// names, files and hashes, so no secret can reach it.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	now := h.now()
+	data := pageData{Version: version.String(), Now: now.Format("15:04:05 MST"), Refresh: 5, Reload: reloadLine(h.reload(), now)}
+	status := http.StatusOK
+	ps, err := h.list(r.Context())
+	if err != nil {
+		status = http.StatusServiceUnavailable
+		data.Error = "cannot read pipeline status: " + err.Error()
+	}
+	for _, p := range ps {
+		data.Rows = append(data.Rows, h.row(p, now))
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, data); err != nil {
+		http.Error(w, "rendering the status page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (h *Handler) row(p Pipeline, now time.Time) pageRow {
+	delivered, failed := h.history.minutes(p.Name, p.Totals, now)
+	row := pageRow{
+		Pipeline:     p,
+		PerMinute:    formatRate(p.Rates.DeliveredPerMinute),
+		Lag:          "—",
+		Oldest:       "",
+		Spark:        newSparkline(delivered, failed),
+		ErrorShort:   Truncate(p.LastError, 90),
+		ReloadAction: p.Reload.Action,
+	}
+	if p.LagSeconds != nil {
+		row.Lag = HumanDuration(time.Duration(*p.LagSeconds * float64(time.Second)))
+	}
+	if p.Queued > 0 {
+		row.Oldest = "oldest " + HumanDuration(time.Duration(p.OldestAgeSeconds*float64(time.Second)))
+	}
+	if !p.LastErrorAt.IsZero() {
+		row.ErrorWhen = HumanDuration(now.Sub(p.LastErrorAt)) + " ago"
+	}
+	return row
+}
+
+func reloadLine(r ReloadStatus, now time.Time) pageReload {
+	if r.At.IsZero() {
+		return pageReload{}
+	}
+	pr := pageReload{Known: true, OK: r.OK, When: r.At.Format("2006-01-02 15:04:05 MST"), Ago: HumanDuration(now.Sub(r.At)) + " ago", Error: r.Error}
+	var parts []string
+	for _, g := range []struct {
+		what  string
+		names []string
+	}{{"started", r.Result.Started}, {"replaced", r.Result.Replaced}, {"stopped", r.Result.Stopped}, {"unchanged", r.Result.Unchanged}} {
+		if len(g.names) > 0 {
+			parts = append(parts, g.what+": "+strings.Join(g.names, ", "))
+		}
+	}
+	pr.Detail = strings.Join(parts, " · ")
+	return pr
+}
+
+func formatRate(perMinute float64) string {
+	switch {
+	case perMinute == 0:
+		return "0"
+	case perMinute < 10:
+		return fmt.Sprintf("%.1f", perMinute)
+	default:
+		return fmt.Sprintf("%.0f", perMinute)
+	}
+}
+
+// HumanDuration formats a duration compactly for people: 45s, 3m12s,
+// 2h05m, 3d4h.
+func HumanDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// Truncate shortens s to one line of at most n runes, marking the cut.
+func Truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,242 @@
+// Package daemon assembles a running connectord: the store, the pipeline
+// runtime, the webhook listener (--listen), the admin listener (--admin) and
+// reloads of the config directory. The CLI's `run`, the demo and end-to-end
+// tests all start connectord through it.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/connectord/connectord/cmd/connectord/internal/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// Config says where a daemon finds its pipelines and state and where it
+// listens.
+type Config struct {
+	ConfigDir string // pipeline files
+	DataDir   string // the embedded store
+	Listen    string // webhook listener address; "" disables it
+	Admin     string // admin listener address; "" disables it
+	Logger    *slog.Logger
+	Env       config.Env   // default os.LookupEnv
+	Clock     engine.Clock // default the system clock
+	// DrainTimeout bounds the wait for deliveries in flight when a
+	// pipeline stops (default 10s).
+	DrainTimeout time.Duration
+	// AdminToken, when set, is required as a bearer token on the admin API.
+	AdminToken config.Secret
+	// Instances configures the SAP Open Connectors /instances API served
+	// at /elements/api-v2/ on the admin listener (engine/soc). Unset
+	// secrets come from CONNECTORD_OC_USER_SECRET and
+	// CONNECTORD_OC_ORG_SECRET in Env; without them the API answers 403.
+	Instances soc.APIConfig
+}
+
+// Daemon is a running connectord.
+type Daemon struct {
+	cfg     Config
+	store   *store.Bolt
+	runtime *runner.Runtime
+	servers []*http.Server
+	addrs   map[string]string
+	metrics *admin.Metrics
+	admin   *admin.Handler
+
+	reloadMu   sync.Mutex // serialises reloads
+	statusMu   sync.Mutex // guards lastReload
+	lastReload ReloadStatus
+}
+
+// ReloadStatus is the outcome of the last (re)load of the config directory.
+type ReloadStatus = admin.ReloadStatus
+
+// Start opens the store, builds every pipeline, binds the listeners and
+// starts the pipelines. A config error is returned as config.Errors and
+// nothing is left running.
+func Start(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.LookupEnv
+	}
+	cfg.Env = soc.WithSecrets(cfg.DataDir, cfg.Env) // variables of API-created pipelines
+	if cfg.Clock == nil {
+		cfg.Clock = engine.SystemClock{}
+	}
+	built, errs := load(cfg)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, "connectord.db"))
+	if err != nil {
+		closeAll(built)
+		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
+	}
+	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
+	d.runtime = runner.NewRuntime(runner.Options{
+		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
+	})
+	if err := d.listen("listen", cfg.Listen, d.metrics.InstrumentWebhooks(d.runtime.Router())); err != nil {
+		d.closeListeners(ctx)
+		closeAll(built)
+		st.Close()
+		return nil, err
+	}
+	dead := &dlq.Service{Store: st, Runtime: d.runtime}
+	d.admin = admin.New(admin.Deps{
+		Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now,
+		Mount: func(mux *http.ServeMux) { dlq.Register(mux, dead) },
+	})
+	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
+		d.admin.Close()
+		d.closeListeners(ctx)
+		closeAll(built)
+		st.Close()
+		return nil, err
+	}
+	res := d.runtime.Apply(ctx, built)
+	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
+	d.admin.Started()
+	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
+	return d, nil
+}
+
+func load(cfg Config) ([]*runner.Built, config.Errors) {
+	specs, errs := config.Load(cfg.ConfigDir, cfg.Env)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return runner.Build(specs, runner.BuildOptions{Logger: cfg.Logger, Clock: cfg.Clock})
+}
+
+// listen binds addr now, so a port in use fails Start, and serves h.
+func (d *Daemon) listen(name, addr string, h http.Handler) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--%s %s: %w", name, addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(d.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	d.servers = append(d.servers, srv)
+	d.addrs[name] = ln.Addr().String()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.cfg.Logger.Error("listener failed", "listener", name, "error", err)
+		}
+	}()
+	return nil
+}
+
+// ListenAddr is the bound webhook address (useful with port 0).
+func (d *Daemon) ListenAddr() string { return d.addrs["listen"] }
+
+// AdminAddr is the bound admin address.
+func (d *Daemon) AdminAddr() string { return d.addrs["admin"] }
+
+// Runtime is the pipeline runtime.
+func (d *Daemon) Runtime() *runner.Runtime { return d.runtime }
+
+// Store is the embedded store.
+func (d *Daemon) Store() store.Store { return d.store }
+
+// Reload re-reads the config directory and applies it. A bad config changes
+// nothing: every pipeline keeps running and the error is recorded.
+func (d *Daemon) Reload(ctx context.Context) ReloadStatus {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	st := ReloadStatus{At: d.cfg.Clock.Now()}
+	built, errs := load(d.cfg)
+	if len(errs) > 0 {
+		st.Error = errs.Error()
+		d.cfg.Logger.Error("reload rejected; pipelines unchanged", "errors", len(errs), "error", st.Error)
+	} else {
+		st.OK = true
+		st.Result = d.runtime.Apply(ctx, built)
+		d.cfg.Logger.Info("reloaded", "started", st.Result.Started, "replaced", st.Result.Replaced, "stopped", st.Result.Stopped)
+	}
+	d.setReload(st)
+	return st
+}
+
+func (d *Daemon) setReload(st ReloadStatus) {
+	d.statusMu.Lock()
+	d.lastReload = st
+	d.statusMu.Unlock()
+	d.metrics.ObserveReload(st.OK, st.At)
+}
+
+// ReloadStatus is the last reload's outcome.
+func (d *Daemon) ReloadStatus() ReloadStatus {
+	d.statusMu.Lock()
+	defer d.statusMu.Unlock()
+	return d.lastReload
+}
+
+// Shutdown stops in flow order: listeners stop accepting and finish the
+// requests in flight (whose events are stored), sources stop, deliveries in
+// flight drain within ctx, and the store closes.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.admin.Close()
+	d.closeListeners(ctx)
+	d.runtime.Shutdown(ctx)
+	return d.store.Close()
+}
+
+func (d *Daemon) closeListeners(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, srv := range d.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func closeAll(built []*runner.Built) {
+	for _, b := range built {
+		for _, c := range []any{b.Source, b.Sink} {
+			if cl, ok := c.(engine.Closer); ok {
+				_ = cl.Close()
+			}
+		}
+	}
+}
+
+// withInstancesAPI mounts the /instances API (engine/soc) in front of the
+// admin handler; a created or deleted instance reloads the config at once.
+func (d *Daemon) withInstancesAPI(h http.Handler) http.Handler {
+	return soc.Mount(h, soc.NewAPI(soc.Deps{
+		APIConfig: d.cfg.Instances, Store: d.store, ConfigDir: d.cfg.ConfigDir, DataDir: d.cfg.DataDir,
+		Env: d.cfg.Env, Logger: d.cfg.Logger, Now: d.cfg.Clock.Now,
+		Reload: func(ctx context.Context) { d.Reload(ctx) },
+	}))
+}

@@ -1,0 +1,41 @@
+package config
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+// Pipeline is one pipeline as written in a file, before its components are
+// built.
+type Pipeline struct {
+	Name        string
+	NamePos     Position // the name's value
+	Description string
+	Pos         Position // the pipeline's mapping
+	File        string
+	// Source and Sink are exactly one component each; Transforms in order.
+	Source     Component
+	Transforms []Component
+	Sink       Component
+	// Hash identifies the pipeline's effective config (after interpolation
+	// and merge keys; the engine adds referenced files such as jq_file).
+	// Reload leaves a pipeline alone while its hash is unchanged.
+	Hash string
+}
+
+// Component is one source, transform or sink: `kind: {options}`.
+type Component struct {
+	Kind string   // registered name, e.g. "intercom_poller"
+	Pos  Position // position of the kind key
+	// Node is the options node, variables interpolated and aliases and
+	// merge keys resolved; a null scalar when nothing was written. Decode
+	// it with Decode.
+	Node *yaml.Node
+}
+
+// Shorthand is implemented by options structs that may be written as one
+// scalar: `jq: '.foo'` means `jq: {program: '.foo'}` when the jq options
+// struct's ShorthandField returns "program". Decode treats a scalar node as a
+// one-key mapping of that field, keeping the scalar's position.
+type Shorthand interface {
+	ShorthandField() string
+}

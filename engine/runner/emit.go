@@ -1,0 +1,190 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// host is the Host one pipeline generation gives its source.
+type host struct {
+	name       string
+	kind       string // source kind, for $meta.source
+	transforms []engine.Transform
+	store      store.Store
+	clock      engine.Clock
+	logger     *slog.Logger
+	counters   *Counters
+	// stored is signalled (without blocking) after each commit that
+	// appended records, to wake the deliverer.
+	stored chan<- struct{}
+}
+
+var _ engine.Host = (*host)(nil)
+
+// Emit runs events through the transforms and commits the results, the
+// transform dead letters and the state updates in one batch.
+func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.StateUpdate) error {
+	now := h.clock.Now()
+	var b store.Batch
+	appended := 0
+	for _, ev := range events {
+		h.counters.In.Add(1)
+		ev.Meta = h.meta(ev.Meta, now)
+		outs, err := h.transform(ctx, ev)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("emit: %w", ctx.Err())
+			}
+			body, merr := marshal(ev.Value)
+			if merr != nil {
+				body = []byte(fmt.Sprintf("%q", fmt.Sprint(ev.Value)))
+			}
+			b.DeadLetter(h.name, store.DeadLetter{
+				Record: store.Record{ID: ev.ID, Key: ev.Key, Body: body},
+				Stage:  "transform",
+				Error:  err.Error(),
+				Died:   now,
+			})
+			h.counters.DeadLettered.Add(1)
+			h.counters.setError("transform: "+err.Error(), now)
+			h.logger.Warn("event dead-lettered by a transform", "id", ev.ID, "error", err)
+			continue
+		}
+		if len(outs) == 0 {
+			h.counters.Filtered.Add(1)
+		}
+		for i, out := range outs {
+			body, err := marshal(out.Value)
+			if err != nil {
+				b.DeadLetter(h.name, store.DeadLetter{
+					Record: store.Record{ID: ev.ID, Key: ev.Key},
+					Stage:  "transform",
+					Error:  fmt.Sprintf("output is not JSON: %v", err),
+					Died:   now,
+				})
+				h.counters.DeadLettered.Add(1)
+				continue
+			}
+			id, key := identify(h.name, out.Value, body, out, i)
+			b.Append(h.name, store.Record{ID: id, Key: key, Body: body})
+			appended++
+		}
+	}
+	addState(&b, h.name, state)
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := h.store.Commit(ctx, &b); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return engine.ErrDuplicate
+		}
+		return fmt.Errorf("emit: storing %d events: %w", appended, err)
+	}
+	if appended > 0 {
+		h.counters.Stored.Add(uint64(appended))
+		select {
+		case h.stored <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// meta completes an event's metadata with what the engine knows. The map
+// is the source's to give (see Host.Emit), so it is filled in place rather
+// than copied for every event.
+func (h *host) meta(m engine.Meta, now time.Time) engine.Meta {
+	if m == nil {
+		m = make(engine.Meta, 3)
+	}
+	m[engine.MetaPipeline] = h.name
+	m[engine.MetaSource] = h.kind
+	if _, ok := m[engine.MetaReceived]; !ok {
+		m[engine.MetaReceived] = now.UTC().Format(time.RFC3339Nano)
+	}
+	return m
+}
+
+// transform runs ev through every transform in order; each output of one
+// stage is the input of the next.
+func (h *host) transform(ctx context.Context, ev engine.Event) ([]engine.Event, error) {
+	cur := []engine.Event{ev}
+	for i, t := range h.transforms {
+		var next []engine.Event
+		for _, in := range cur {
+			var outs []engine.Event
+			err := runGuarded(func() (err error) {
+				outs, err = t.Apply(ctx, in)
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("transform %d: %w", i+1, err)
+			}
+			next = append(next, outs...)
+		}
+		cur = next
+		if len(cur) == 0 {
+			return nil, nil
+		}
+	}
+	return cur, nil
+}
+
+func addState(b *store.Batch, pipeline string, state []engine.StateUpdate) {
+	for _, s := range state {
+		switch {
+		case s.Delete:
+			b.Delete(pipeline, s.Key)
+		case s.IfAbsent:
+			b.PutIfAbsent(pipeline, s.Key, s.Value)
+		default:
+			b.Put(pipeline, s.Key, s.Value)
+		}
+	}
+}
+
+func (h *host) State(ctx context.Context, key string) ([]byte, bool, error) {
+	v, err := h.store.Value(ctx, h.name, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading state %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+func (h *host) ScanState(ctx context.Context, prefix string, fn func(string, []byte) bool) error {
+	return h.store.Scan(ctx, h.name, prefix, fn)
+}
+
+func (h *host) UpdateState(ctx context.Context, state ...engine.StateUpdate) error {
+	var b store.Batch
+	addState(&b, h.name, state)
+	if b.Len() == 0 {
+		return nil
+	}
+	err := h.store.Commit(ctx, &b)
+	if errors.Is(err, store.ErrExists) {
+		return engine.ErrDuplicate
+	}
+	return err
+}
+
+func (h *host) Logger() *slog.Logger { return h.logger }
+func (h *host) Now() time.Time       { return h.clock.Now() }
+
+func (h *host) ReportError(err error) {
+	if err == nil {
+		h.counters.setSourceError("")
+		return
+	}
+	h.counters.setSourceError(err.Error())
+	h.counters.setError("source: "+err.Error(), h.clock.Now())
+}

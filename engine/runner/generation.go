@@ -1,0 +1,194 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+)
+
+// generation is one running instance of a pipeline's configuration. A
+// reload replaces a generation with the next; both share the pipeline's
+// name, and so its queue, state and counters.
+type generation struct {
+	name      string
+	number    uint64
+	built     *Built
+	started   time.Time
+	host      *host
+	deliverer *deliverer
+	router    *Router
+	route     *Route
+	logger    *slog.Logger
+
+	sourceCancel context.CancelFunc
+	sourceDone   chan struct{}
+	deliverStop  context.CancelFunc // stop dispatching new attempts
+	deliverHard  context.CancelFunc // cancel attempts in flight
+	deliverDone  chan struct{}
+
+	mu    sync.Mutex
+	state string
+}
+
+func (r *Runtime) prepare(b *Built) *generation {
+	r.mu.Lock()
+	r.nextGen++
+	num := r.nextGen
+	r.mu.Unlock()
+	counters := r.Counters(b.Name())
+	logger := r.opts.Logger.With("pipeline", b.Name())
+	wake := r.wakeChan(b.Name())
+	g := &generation{
+		name:    b.Name(),
+		number:  num,
+		built:   b,
+		started: r.opts.Clock.Now(),
+		router:  r.opts.Router,
+		logger:  logger,
+		state:   "running",
+	}
+	g.host = &host{
+		name:       b.Name(),
+		kind:       b.Spec.Source.Kind,
+		transforms: b.Transforms,
+		store:      r.opts.Store,
+		clock:      r.opts.Clock,
+		logger:     logger,
+		counters:   counters,
+		stored:     wake,
+	}
+	g.deliverer = &deliverer{
+		name:     b.Name(),
+		store:    r.opts.Store,
+		sink:     b.Sink,
+		policy:   b.Policy,
+		clock:    r.opts.Clock,
+		logger:   logger,
+		counters: counters,
+		observer: r.opts.Observer,
+		wake:     wake,
+		resumed:  make(chan struct{}, 1),
+	}
+	return g
+}
+
+// mount puts an HTTP source's handler on the router.
+func (g *generation) mount() {
+	if hs, ok := g.built.Source.(engine.HTTPSource); ok {
+		g.route = g.router.Set(hs.Path(), hs.Handler(g.host))
+	}
+}
+
+// launch starts delivery and the source, and registers the generation.
+func (r *Runtime) launch(g *generation) {
+	dctx, stop := context.WithCancel(context.Background())
+	hctx, hard := context.WithCancel(context.Background())
+	g.deliverStop, g.deliverHard = stop, hard
+	g.deliverDone = make(chan struct{})
+	go func() {
+		defer close(g.deliverDone)
+		g.deliverer.run(dctx, hctx)
+	}()
+
+	sctx, cancel := context.WithCancel(context.Background())
+	g.sourceCancel = cancel
+	g.sourceDone = make(chan struct{})
+	go func() {
+		defer close(g.sourceDone)
+		g.runSource(sctx)
+	}()
+
+	r.mu.Lock()
+	r.running[g.name] = g
+	r.mu.Unlock()
+}
+
+// runSource runs the source and restarts it with backoff if it fails: a
+// source error (an API outage, a revoked token) never stops the daemon, and
+// is visible in status until the source recovers.
+func (g *generation) runSource(ctx context.Context) {
+	backoff := time.Second
+	for {
+		start := time.Now()
+		err := runGuarded(func() error { return g.built.Source.Run(ctx, g.host) })
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errStopped
+		}
+		g.setState("source failed: " + err.Error())
+		g.host.ReportError(err)
+		g.logger.Error("source failed; restarting", "error", err, "in", backoff)
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Minute)
+		g.setState("running")
+	}
+}
+
+func (g *generation) stopSource() {
+	if g.sourceCancel == nil {
+		return
+	}
+	g.sourceCancel()
+	<-g.sourceDone
+}
+
+// stopDelivery stops dispatching, lets attempts in flight finish for up to
+// drain, then cancels them (a cancelled attempt does not count).
+func (g *generation) stopDelivery(ctx context.Context, drain time.Duration) {
+	if g.deliverStop == nil {
+		return
+	}
+	g.deliverStop()
+	t := time.NewTimer(drain)
+	defer t.Stop()
+	select {
+	case <-g.deliverDone:
+	case <-t.C:
+		g.logger.Warn("drain timed out; cancelling deliveries in flight", "after", drain)
+		g.deliverHard()
+		<-g.deliverDone
+	case <-ctx.Done():
+		g.deliverHard()
+		<-g.deliverDone
+	}
+	g.deliverHard()
+}
+
+func (g *generation) setState(s string) {
+	g.mu.Lock()
+	g.state = s
+	g.mu.Unlock()
+}
+
+func (g *generation) getState() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state
+}
+
+// runGuarded runs fn and turns a panic into an error: a bug in one
+// component fails that pipeline's work (retried, dead-lettered or
+// restarted), never the daemon and the other pipelines.
+func runGuarded(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
+}
