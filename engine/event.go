@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
 
 // Event is one record travelling through a pipeline before it is stored.
 //
@@ -48,3 +52,24 @@ type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// IDString renders a JSON id — a string, or a number as decoded JSON gives
+// it — the one way every component does: a string as it is, a number in its
+// shortest exact decimal form (1.5 → "1.5", 1e21 → "1000000000000000000000").
+// Other values (objects, arrays, booleans, null) have no id: "".
+func IDString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	default:
+		return ""
+	}
+}

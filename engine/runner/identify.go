@@ -31,10 +31,10 @@ func marshal(v any) ([]byte, error) {
 func identify(pipeline string, v any, body []byte, ev engine.Event, n int) (id, key string) {
 	if m, ok := v.(map[string]any); ok {
 		if msg, ok := m["message"].(map[string]any); ok {
-			id = scalarString(msg["eventId"])
+			id = engine.IDString(msg["eventId"])
 			if evs, ok := msg["events"].([]any); ok && len(evs) > 0 {
 				if e0, ok := evs[0].(map[string]any); ok {
-					key = scalarString(e0["objectId"])
+					key = engine.IDString(e0["objectId"])
 				}
 			}
 		}
@@ -56,18 +56,4 @@ func identify(pipeline string, v any, body []byte, ev engine.Event, n int) (id, 
 		key = ev.Key
 	}
 	return id, key
-}
-
-// scalarString renders a JSON scalar id (string or number) as a string.
-func scalarString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil, map[string]any, []any, bool:
-		return ""
-	case float64:
-		return fmt.Sprintf("%.0f", x)
-	default:
-		return fmt.Sprint(x)
-	}
 }

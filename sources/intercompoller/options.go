@@ -125,22 +125,6 @@ func parseInterval(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// resourceDefaults are the defaults for resources the poller knows.
-//
-// conversations: list mode, as SAP Open Connectors polls them. The list
-// reads Intercom's primary store, so a change is visible at once (no
-// pollDelay needed), dates compare to the second, and an incremental poll
-// costs changes/pageSize + 1 requests.
-//
-// contacts: search mode. The contact list has no documented order by
-// updated_at, so list mode cannot stop early; search can, but contacts
-// become searchable only after "a few minutes" and API 2.11 compares their
-// dates by calendar day, hence day granularity and a 300s pollDelay.
-var resourceDefaults = map[string]struct{ mode, url, granularity string }{
-	"conversations": {"list", "/conversations?order=desc&sort=updated_at", "second"},
-	"contacts":      {"search", "/contacts/search", "day"},
-}
-
 const searchPollDelay = 300 * time.Second
 
 // settings are validated options, ready to run.

@@ -121,7 +121,8 @@ func (o *Options) settings() (settings, error) {
 // modeAndURL settles mode, url and search granularity from what is set
 // and the resource's defaults.
 func (o *Options) modeAndURL(fail func(string, string, ...any)) (mode, rawURL, granularity string) {
-	def, known := resourceDefaults[o.Resource]
+	def, known := intercom.LookupResource(o.Resource)
+	known = known && def.Polled()
 	mode, rawURL, granularity = o.Mode, o.URL, o.SearchGranularity
 	switch {
 	case mode == "" && rawURL != "":
@@ -130,17 +131,17 @@ func (o *Options) modeAndURL(fail func(string, string, ...any)) (mode, rawURL, g
 			mode = "search"
 		}
 	case mode == "" && known:
-		mode = def.mode
+		mode = def.Mode
 	case mode == "":
-		fail("url", "is required for resource %q (known defaults: conversations, contacts)", o.Resource)
+		fail("url", "is required for resource %q (known defaults: %s)", o.Resource, strings.Join(intercom.PolledResources(), ", "))
 		mode = "list"
 	case mode != "list" && mode != "search":
 		fail("mode", "must be list or search")
 	}
 	if rawURL == "" {
 		switch {
-		case known && mode == def.mode:
-			rawURL = def.url
+		case known && mode == def.Mode:
+			rawURL = def.Path
 		case mode == "search":
 			rawURL = "/" + o.Resource + "/search"
 		default:
@@ -150,7 +151,7 @@ func (o *Options) modeAndURL(fail func(string, string, ...any)) (mode, rawURL, g
 	if granularity == "" {
 		granularity = "second"
 		if known {
-			granularity = def.granularity
+			granularity = def.Granularity
 		}
 	}
 	if granularity != "second" && granularity != "day" {

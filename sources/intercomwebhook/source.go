@@ -75,8 +75,8 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 	if !s.allowed(topic) {
 		return intake.Verdict{Skip: intake.StatusIgnored, Reason: fmt.Sprintf("topic %q is not in this source's topics", topic)}, nil
 	}
-	id := intake.ScalarString(n["id"])
-	appID := intake.ScalarString(n["app_id"])
+	id := engine.IDString(n["id"])
+	appID := engine.IDString(n["app_id"])
 	key := itemID(n)
 	meta := engine.Meta{MetaTopic: topic, MetaAppID: appID}
 	if key != "" {
@@ -92,7 +92,7 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 func itemID(n map[string]any) string {
 	data, _ := n["data"].(map[string]any)
 	item, _ := data["item"].(map[string]any)
-	return intake.ScalarString(item["id"])
+	return engine.IDString(item["id"])
 }
 
 func (s *Source) allowed(topic string) bool {

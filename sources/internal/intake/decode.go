@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // DecodeJSON decodes body as exactly one JSON value. Numbers become
@@ -23,17 +22,4 @@ func DecodeJSON(body []byte) (any, error) {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	return v, nil
-}
-
-// ScalarString renders a JSON id (string or number) as a string; other
-// values give "".
-func ScalarString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	default:
-		return ""
-	}
 }

@@ -27,14 +27,6 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
-func TestScalarString(t *testing.T) {
-	for v, want := range map[any]string{"123": "123", 335.0: "335", 1.5: "1.5", 1e20: "100000000000000000000", true: "", nil: ""} {
-		if got := ScalarString(v); got != want {
-			t.Errorf("ScalarString(%v) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 func TestCaptureHeadersDropsCredentialsAndSignature(t *testing.T) {
 	h := http.Header{}
 	h.Add("Content-Type", "application/json")

@@ -3,6 +3,8 @@ package soc
 import (
 	"strings"
 	"unicode"
+
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // Slug turns an instance name into a pipeline name: lower case ASCII
@@ -43,30 +45,16 @@ func EnvPrefix(base string) string {
 	return s
 }
 
-// pluralToTopic maps Open Connectors object names to the Intercom webhook
-// topic prefixes whose notifications become those objects (the inverse of
-// the intercom jq module's _object_types).
-var pluralToTopic = map[string][]string{
-	"conversations": {"conversation", "conversation_part"},
-	"contacts":      {"contact"},
-	"companies":     {"company"},
-	"users":         {"user"},
-	"visitors":      {"visitor"},
-	"tickets":       {"ticket"},
-	"admins":        {"admin"},
-	"events":        {"event"},
-	"subscriptions": {"subscription"},
-}
-
 // topicGlobs returns the webhook topic allow-list for an object name, and
 // false when the name is not a known Intercom object (the glob is then a
 // guess: the name without a trailing "s").
 func topicGlobs(object string) ([]string, bool) {
-	prefixes, ok := pluralToTopic[object]
+	res, ok := intercom.LookupResource(object)
+	prefixes := res.Topics
 	if !ok {
-		for plural, ps := range pluralToTopic {
-			if ps[0] == object {
-				prefixes, ok = pluralToTopic[plural], true
+		for _, r := range intercom.Resources() {
+			if r.Topics[0] == object {
+				prefixes, ok = r.Topics, true
 			}
 		}
 	}
