@@ -1,8 +1,9 @@
-// Package oauthtoken is how connectord stores OAuth access tokens and reads
+// How connectord stores OAuth access tokens and reads
 // them back as an oauth2.TokenSource. Tokens live in the store, never in
 // pipeline files: a master copy in the reserved "_oauth" key space, and a
 // copy in the key space of each pipeline that uses it (token_ref), so a
 // running source reads its token from its own state.
+
 package intercom
 
 import (
