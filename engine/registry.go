@@ -113,3 +113,16 @@ func Kinds[C any]() []string {
 	sort.Strings(out)
 	return out
 }
+
+// WithDefaults returns bc with a Logger that discards and the system clock
+// where they are unset, so a constructor called outside the runner (a
+// test, a tool) can keep them without nil checks.
+func (bc BuildContext) WithDefaults() BuildContext {
+	if bc.Logger == nil {
+		bc.Logger = slog.New(slog.DiscardHandler)
+	}
+	if bc.Clock == nil {
+		bc.Clock = SystemClock{}
+	}
+	return bc
+}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 )
@@ -36,7 +35,8 @@ type HTTPSource interface {
 type Host interface {
 	// Emit runs events through the pipeline's transforms and durably stores
 	// the results, together with the state updates, in one atomic commit.
-	// It returns nil only once everything is committed. The events' Meta
+	// It returns nil only once everything is committed. With no events it
+	// commits the state updates alone. The events' Meta
 	// maps pass to Emit, which adds the engine's keys to them: give each
 	// event a map of its own. It returns
 	// ErrDuplicate if a StateUpdate with IfAbsent found its key set (then
@@ -48,12 +48,6 @@ type Host interface {
 	// ScanState calls fn for each key with prefix, in order, until it
 	// returns false.
 	ScanState(ctx context.Context, prefix string, fn func(key string, value []byte) bool) error
-	// UpdateState commits state updates without events.
-	UpdateState(ctx context.Context, state ...StateUpdate) error
-	// Logger is the pipeline's logger.
-	Logger() *slog.Logger
-	// Now is the pipeline's clock.
-	Now() time.Time
 	// ReportError records a source error (a failed poll, a 401 from the
 	// API) for status and metrics; nil clears it.
 	ReportError(err error)

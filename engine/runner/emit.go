@@ -164,22 +164,6 @@ func (h *host) ScanState(ctx context.Context, prefix string, fn func(string, []b
 	return h.store.Scan(ctx, h.name, prefix, fn)
 }
 
-func (h *host) UpdateState(ctx context.Context, state ...engine.StateUpdate) error {
-	var b store.Batch
-	addState(&b, h.name, state)
-	if b.Len() == 0 {
-		return nil
-	}
-	err := h.store.Commit(ctx, &b)
-	if errors.Is(err, store.ErrExists) {
-		return engine.ErrDuplicate
-	}
-	return err
-}
-
-func (h *host) Logger() *slog.Logger { return h.logger }
-func (h *host) Now() time.Time       { return h.clock.Now() }
-
 func (h *host) ReportError(err error) {
 	if err == nil {
 		h.counters.setSourceError("")

@@ -45,13 +45,14 @@ func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	case o.Keys < 1:
 		return nil, config.FieldErrorf("keys", "must be at least 1")
 	}
-	return &Source{opts: *o, pipeline: bc.Pipeline}, nil
+	return &Source{opts: *o, pipeline: bc.Pipeline, clock: bc.WithDefaults().Clock}, nil
 }
 
 // Source is a running generator.
 type Source struct {
 	opts     Options
 	pipeline string
+	clock    engine.Clock
 }
 
 var _ engine.Source = (*Source)(nil)
@@ -77,7 +78,7 @@ func (s *Source) Run(ctx context.Context, host engine.Host) error {
 		}
 		events := make([]engine.Event, 0, n)
 		for i := uint64(0); i < n; i++ {
-			events = append(events, s.event(next+i, host.Now()))
+			events = append(events, s.event(next+i, s.clock.Now()))
 		}
 		counter := binary.BigEndian.AppendUint64(nil, next+n)
 		if err := host.Emit(ctx, events, engine.StateUpdate{Key: counterKey, Value: counter}); err != nil {

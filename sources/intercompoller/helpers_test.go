@@ -98,7 +98,7 @@ func (h *harness) startNoWait() {
 
 func (h *harness) startWithSink(sink engine.Sink) {
 	h.t.Helper()
-	src, err := h.opts.NewSource(engine.BuildContext{Pipeline: testPipeline})
+	src, err := h.opts.NewSource(engine.BuildContext{Pipeline: testPipeline, Clock: h.clock})
 	if err != nil {
 		h.t.Fatalf("NewSource: %v", err)
 	}

@@ -74,7 +74,7 @@ func (s *Source) pollList(ctx context.Context, host engine.Host, c *client, toke
 			staged = append(staged, engine.StateUpdate{Key: s.stagingKey(ch), Value: bytes.Clone(raw)})
 		}
 		if len(staged) > 0 {
-			if err := host.UpdateState(ctx, staged...); err != nil {
+			if err := host.Emit(ctx, nil, staged...); err != nil {
 				return 0, fmt.Errorf("staging page %d: %w", pageNo, err)
 			}
 		}
@@ -176,7 +176,7 @@ func (s *Source) clearStaging(ctx context.Context, host engine.Host) error {
 		if len(del) == 0 {
 			return nil
 		}
-		if err := host.UpdateState(ctx, del...); err != nil {
+		if err := host.Emit(ctx, nil, del...); err != nil {
 			return fmt.Errorf("clearing staged changes: %w", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,12 +20,15 @@ type Source struct {
 	pipeline string
 	cfg      settings
 	waiter   waiter
+	log      *slog.Logger
+	clock    engine.Clock
 }
 
 var _ engine.Poller = (*Source)(nil)
 
-func newSource(pipeline string, cfg settings) *Source {
-	return &Source{pipeline: pipeline, cfg: cfg, waiter: timerWaiter{}}
+func newSource(bc engine.BuildContext, cfg settings) *Source {
+	bc = bc.WithDefaults()
+	return &Source{pipeline: bc.Pipeline, cfg: cfg, waiter: timerWaiter{}, log: bc.Logger, clock: bc.Clock}
 }
 
 // Run polls at once, then every refresh_interval, one poll at a time, until
@@ -35,12 +39,12 @@ func (s *Source) Run(ctx context.Context, host engine.Host) error {
 	c, closeClient := s.newClient(host)
 	defer closeClient()
 	for {
-		started := host.Now()
+		started := s.clock.Now()
 		s.pollAndReport(ctx, host, c, started)
 		if ctx.Err() != nil {
 			return nil
 		}
-		next := s.cfg.interval - host.Now().Sub(started)
+		next := s.cfg.interval - s.clock.Now().Sub(started)
 		if err := s.waiter.wait(ctx, max(next, 0), waitInterval); err != nil {
 			return nil
 		}
@@ -52,7 +56,7 @@ func (s *Source) Run(ctx context.Context, host engine.Host) error {
 func (s *Source) PollOnce(ctx context.Context, host engine.Host) error {
 	c, closeClient := s.newClient(host)
 	defer closeClient()
-	return s.pollAndReport(ctx, host, c, host.Now())
+	return s.pollAndReport(ctx, host, c, s.clock.Now())
 }
 
 func (s *Source) newClient(host engine.Host) (*client, func()) {
@@ -61,7 +65,7 @@ func (s *Source) newClient(host engine.Host) (*client, func()) {
 		http:    &http.Client{Transport: transport, Timeout: requestTimeout},
 		api:     s.cfg.api,
 		version: s.cfg.version,
-		now:     host.Now,
+		now:     s.clock.Now,
 		wait:    s.waiter,
 	}, transport.CloseIdleConnections
 }
@@ -72,7 +76,7 @@ const lastPollKey = "poll/last_success"
 // pollAndReport runs one poll and reports its outcome to the pipeline's
 // status: an error stays visible until a poll succeeds.
 func (s *Source) pollAndReport(ctx context.Context, host engine.Host, c *client, started time.Time) error {
-	log := host.Logger().With("resource", s.cfg.resource)
+	log := s.log.With("resource", s.cfg.resource)
 	n, err := s.poll(ctx, host, c, started)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -85,9 +89,9 @@ func (s *Source) pollAndReport(ctx context.Context, host engine.Host, c *client,
 		return err
 	}
 	host.ReportError(nil)
-	log.Debug("poll done", "emitted", n, "took", host.Now().Sub(started))
-	stamp, _ := json.Marshal(host.Now().UTC().Format(time.RFC3339Nano))
-	if err := host.UpdateState(ctx, engine.StateUpdate{Key: lastPollKey, Value: stamp}); err != nil && ctx.Err() == nil {
+	log.Debug("poll done", "emitted", n, "took", s.clock.Now().Sub(started))
+	stamp, _ := json.Marshal(s.clock.Now().UTC().Format(time.RFC3339Nano))
+	if err := host.Emit(ctx, nil, engine.StateUpdate{Key: lastPollKey, Value: stamp}); err != nil && ctx.Err() == nil {
 		log.Warn("recording the poll time", "error", err)
 	}
 	return nil
@@ -158,7 +162,7 @@ func (s *Source) loadCursor(ctx context.Context, host engine.Host, started time.
 		begin = time.Unix(0, 0)
 	}
 	c := cursor{At: begin.UTC(), Floor: begin.UTC(), Seen: map[string]time.Time{}}
-	if err := host.UpdateState(ctx, engine.StateUpdate{Key: key, Value: c.encode()}); err != nil {
+	if err := host.Emit(ctx, nil, engine.StateUpdate{Key: key, Value: c.encode()}); err != nil {
 		return cursor{}, fmt.Errorf("storing the start cursor: %w", err)
 	}
 	return c, nil

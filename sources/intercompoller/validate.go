@@ -33,7 +33,7 @@ func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSource(bc.Pipeline, s), nil
+	return newSource(bc, s), nil
 }
 
 // settings validates every option and returns all errors found.

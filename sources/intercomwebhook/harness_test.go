@@ -47,7 +47,7 @@ func startHarness(t *testing.T, ho harnessOpts) harness {
 	if ho.options != nil {
 		ho.options(opts)
 	}
-	src, err := opts.NewSource(engine.BuildContext{Pipeline: testPipeline})
+	src, err := opts.NewSource(engine.BuildContext{Pipeline: testPipeline, Clock: ho.clock})
 	if err != nil {
 		t.Fatalf("NewSource: %v", err)
 	}

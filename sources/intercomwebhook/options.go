@@ -51,7 +51,7 @@ func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	if o.InsecureSkipVerify && bc.Logger != nil {
 		bc.Logger.Warn("intercom_webhook: insecure_skip_verify is set; X-Hub-Signature is NOT checked and anyone can post events", "path", o.Path)
 	}
-	s := &Source{opts: *o, topics: append([]string(nil), o.Topics...)}
+	s := &Source{opts: *o, bc: bc.WithDefaults(), topics: append([]string(nil), o.Topics...)}
 	if !o.InsecureSkipVerify {
 		s.secret = []byte(o.ClientSecret.Reveal())
 	}

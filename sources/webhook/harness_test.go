@@ -24,11 +24,11 @@ func start(t *testing.T, edit func(*Options)) (*runnertest.Harness, *runnertest.
 	o := newOptions()
 	o.Path = testPath
 	edit(o)
-	src, err := o.NewSource(engine.BuildContext{Pipeline: runnertest.Pipeline})
+	clock := runnertest.NewClock(epoch)
+	src, err := o.NewSource(engine.BuildContext{Pipeline: runnertest.Pipeline, Clock: clock})
 	if err != nil {
 		t.Fatalf("NewSource: %v", err)
 	}
-	clock := runnertest.NewClock(epoch)
 	return runnertest.Start(t, runnertest.Config{Source: src.(*Source), Kind: Kind, Clock: clock}), clock
 }
 

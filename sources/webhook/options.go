@@ -68,7 +68,7 @@ func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	s := &Source{opts: *o, idHeader: http.CanonicalHeaderKey(o.IDHeader)}
+	s := &Source{opts: *o, bc: bc.WithDefaults(), idHeader: http.CanonicalHeaderKey(o.IDHeader)}
 	if s.idHeader == "" {
 		s.idHeader = http.CanonicalHeaderKey(standardID)
 	}

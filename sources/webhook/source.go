@@ -25,8 +25,9 @@ type verifier interface {
 type Source struct {
 	opts     Options
 	verifier verifier
-	idHeader string   // canonical
-	drop     []string // signature headers kept out of $meta
+	idHeader string              // canonical
+	drop     []string            // signature headers kept out of $meta
+	bc       engine.BuildContext // logger and clock
 	// sweepEvery overrides the dedupe sweep period (tests).
 	sweepEvery time.Duration
 }
@@ -40,6 +41,8 @@ func (s *Source) Path() string { return s.opts.Path }
 func (s *Source) Handler(host engine.Host) http.Handler {
 	return &intake.Endpoint{
 		Host:        host,
+		Logger:      s.bc.Logger,
+		Clock:       s.bc.Clock,
 		MaxBody:     s.opts.MaxBody,
 		Verify:      s.verifier.verify,
 		Decide:      s.decide,
@@ -49,7 +52,7 @@ func (s *Source) Handler(host engine.Host) http.Handler {
 
 // Run expires dedupe marks until ctx ends; requests are served by Handler.
 func (s *Source) Run(ctx context.Context, host engine.Host) error {
-	return intake.Sweeper{Window: s.opts.DedupeWindow.D(), Every: s.sweepEvery}.Run(ctx, host)
+	return intake.Sweeper{Window: s.opts.DedupeWindow.D(), Every: s.sweepEvery, Logger: s.bc.Logger, Clock: s.bc.Clock}.Run(ctx, host)
 }
 
 // decide stores any JSON body. The id is the sender's message id, or a hash

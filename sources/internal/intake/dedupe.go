@@ -60,8 +60,8 @@ func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID s
 // SweepOnce deletes up to limit marks received before now-window, oldest
 // first, in one commit. It returns how many it deleted; limit deleted means
 // more may be waiting.
-func SweepOnce(ctx context.Context, host engine.Host, window time.Duration, limit int) (int, error) {
-	cutoff := host.Now().Add(-window).UnixNano()
+func SweepOnce(ctx context.Context, host engine.Host, now time.Time, window time.Duration, limit int) (int, error) {
+	cutoff := now.Add(-window).UnixNano()
 	var del []engine.StateUpdate
 	n := 0
 	err := host.ScanState(ctx, IndexPrefix, func(key string, _ []byte) bool {
@@ -82,7 +82,7 @@ func SweepOnce(ctx context.Context, host engine.Host, window time.Duration, limi
 	if len(del) == 0 {
 		return 0, nil
 	}
-	if err := host.UpdateState(ctx, del...); err != nil {
+	if err := host.Emit(ctx, nil, del...); err != nil {
 		return 0, fmt.Errorf("deleting %d expired dedupe marks: %w", n, err)
 	}
 	return n, nil

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ type Endpoint struct {
 	Decide func(h http.Header, body []byte, v any) (Verdict, error)
 	// DropHeaders are left out of $meta.headers besides credentials.
 	DropHeaders []string
+	// Logger and Clock come from the source's BuildContext.
+	Logger *slog.Logger
+	Clock  engine.Clock
 
 	failing atomic.Bool // an Emit failure is reported until the next success
 }
@@ -59,7 +63,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Endpoint) post(w http.ResponseWriter, r *http.Request) {
-	received := e.Host.Now()
+	received := e.Clock.Now()
 	body, err := ReadBody(w, r, e.MaxBody)
 	switch {
 	case errors.Is(err, ErrTooLarge):
@@ -70,7 +74,7 @@ func (e *Endpoint) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := e.Verify(r.Header, body, received); err != nil {
-		e.Host.Logger().Debug("webhook rejected", "reason", err, "remote", r.RemoteAddr)
+		e.Logger.Debug("webhook rejected", "reason", err, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
@@ -105,7 +109,7 @@ func (e *Endpoint) post(w http.ResponseWriter, r *http.Request) {
 	default:
 		e.failing.Store(true)
 		e.Host.ReportError(err)
-		e.Host.Logger().Error("webhook not stored; asked the sender to retry", "id", ev.ID, "error", err)
+		e.Logger.Error("webhook not stored; asked the sender to retry", "id", ev.ID, "error", err)
 		writeUnavailable(w, RetryAfter)
 	}
 }

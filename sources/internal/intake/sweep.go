@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -16,6 +17,9 @@ type Sweeper struct {
 	// Batch caps the marks deleted per commit (default 500), so a sweep
 	// never holds the store long against webhook commits.
 	Batch int
+	// Logger and Clock come from the source's BuildContext.
+	Logger *slog.Logger
+	Clock  engine.Clock
 }
 
 // catchUp is the pause after a sweep that hit its batch cap: soon, but not
@@ -37,14 +41,14 @@ func (s Sweeper) Run(ctx context.Context, host engine.Host) error {
 			return nil
 		case <-t.C:
 		}
-		n, err := SweepOnce(ctx, host, s.Window, batch)
+		n, err := SweepOnce(ctx, host, s.Clock.Now(), s.Window, batch)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			host.Logger().Warn("dedupe sweep failed", "error", err)
+			s.Logger.Warn("dedupe sweep failed", "error", err)
 		case n > 0:
-			host.Logger().Debug("dedupe marks expired", "count", n)
+			s.Logger.Debug("dedupe marks expired", "count", n)
 		}
 		if n == batch {
 			t.Reset(catchUp)

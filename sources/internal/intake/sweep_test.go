@@ -53,14 +53,14 @@ func TestSweepOnceIsBoundedAndOldestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := host.UpdateState(ctx, engine.StateUpdate{Key: intake.IndexPrefix + "garbage", Value: []byte{}}); err != nil {
+	if err := host.Emit(ctx, nil, engine.StateUpdate{Key: intake.IndexPrefix + "garbage", Value: []byte{}}); err != nil {
 		t.Fatal(err)
 	}
 
 	const window = time.Hour
 	clock.Advance(window + 70*time.Second) // marks 0..69 are expired
 	for _, want := range []int{50, 20, 0} {
-		got, err := intake.SweepOnce(ctx, host, window, 50)
+		got, err := intake.SweepOnce(ctx, host, clock.Now(), window, 50)
 		if err != nil || got != want {
 			t.Fatalf("SweepOnce = %d, %v; want %d", got, err, want)
 		}
@@ -79,7 +79,7 @@ func TestSweepOnceIsBoundedAndOldestFirst(t *testing.T) {
 	}
 
 	clock.Advance(2 * window) // everything expires, the malformed key too
-	got, err := intake.SweepOnce(ctx, host, window, 1000)
+	got, err := intake.SweepOnce(ctx, host, clock.Now(), window, 1000)
 	if err != nil || got != n-70+1+1 {
 		t.Fatalf("final sweep = %d, %v; want %d", got, err, n-70+2)
 	}
@@ -94,10 +94,10 @@ func TestLongIDsAreHashedIntoBoundedKeys(t *testing.T) {
 	host := <-g.got
 	long := string(make([]byte, 5000))
 	ctx := context.Background()
-	if err := intake.EmitOnce(ctx, host, engine.Event{ID: "x"}, long, host.Now()); err != nil {
+	if err := intake.EmitOnce(ctx, host, engine.Event{ID: "x"}, long, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := intake.EmitOnce(ctx, host, engine.Event{ID: "x"}, long, host.Now()); !errors.Is(err, engine.ErrDuplicate) {
+	if err := intake.EmitOnce(ctx, host, engine.Event{ID: "x"}, long, time.Now()); !errors.Is(err, engine.ErrDuplicate) {
 		t.Fatalf("second: %v, want ErrDuplicate", err)
 	}
 	for _, k := range h.StateKeys("dedupe") {
