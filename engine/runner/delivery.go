@@ -68,37 +68,6 @@ type DeliveryStatus struct {
 	Paused   string `json:"paused,omitempty"`
 }
 
-type keyQueue struct {
-	key   string
-	items []store.Record // in Seq order; items[0] is the head
-	state headState
-	index int // position in ready or waiting heap
-}
-
-type headState uint8
-
-const (
-	idle headState = iota
-	queuedReady
-	queuedWaiting
-	inFlight
-)
-
-type outcome uint8
-
-const (
-	done    outcome = iota // acked or dead-lettered: pop the head
-	retry                  // head stays, NextAttempt updated
-	pause                  // dead-lettered with 410: pop the head and pause
-	aborted                // shutdown interrupted it: head stays, due now
-)
-
-type attemptResult struct {
-	kq      *keyQueue
-	outcome outcome
-	rec     store.Record
-}
-
 func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.keys = map[string]*keyQueue{}
 	d.results = make(chan attemptResult)
@@ -197,11 +166,11 @@ func (d *deliverer) add(r store.Record) {
 func (d *deliverer) schedule(kq *keyQueue) {
 	head := kq.items[0]
 	if head.NextAttempt.After(d.clock.Now()) {
-		kq.state = queuedWaiting
+		kq.state = headWaiting
 		heap.Push(&d.waiting, heapItem{kq: kq, byTime: true})
 		return
 	}
-	kq.state = queuedReady
+	kq.state = headReady
 	heap.Push(&d.ready, heapItem{kq: kq})
 }
 
@@ -210,7 +179,7 @@ func (d *deliverer) promote() {
 	now := d.clock.Now()
 	for d.waiting.Len() > 0 && !d.waiting.items[0].kq.items[0].NextAttempt.After(now) {
 		it := heap.Pop(&d.waiting).(heapItem)
-		it.kq.state = queuedReady
+		it.kq.state = headReady
 		heap.Push(&d.ready, heapItem{kq: it.kq})
 	}
 }
@@ -235,7 +204,7 @@ func (d *deliverer) dispatch(hardCtx context.Context) {
 	}
 	for d.inflight < d.policy.MaxInFlight && d.ready.Len() > 0 {
 		kq := heap.Pop(&d.ready).(heapItem).kq
-		kq.state = inFlight
+		kq.state = headInFlight
 		d.inflight++
 		d.pending++
 		go d.attempt(hardCtx, kq, kq.items[0])
@@ -245,16 +214,16 @@ func (d *deliverer) dispatch(hardCtx context.Context) {
 func (d *deliverer) handle(res attemptResult) {
 	d.pending--
 	kq := res.kq
-	kq.state = idle
+	kq.state = headIdle
 	switch res.outcome {
-	case done, pause:
+	case outcomeDone, outcomePause:
 		kq.items[0] = store.Record{}
 		kq.items = kq.items[1:]
 		d.entries--
-		if res.outcome == pause {
+		if res.outcome == outcomePause {
 			d.setPaused(res.rec.LastError)
 		}
-	case retry, aborted:
+	case outcomeRetry, outcomeAborted:
 		kq.items[0] = res.rec
 	}
 	if len(kq.items) == 0 {
@@ -262,107 +231,6 @@ func (d *deliverer) handle(res attemptResult) {
 		return
 	}
 	d.schedule(kq)
-}
-
-// attempt delivers rec once and commits the outcome before reporting it, so
-// a crash after a 2xx at worst redelivers (same eventId), and a crash after
-// a failure keeps the attempt count and schedule. Its delivery slot is
-// freed as soon as Deliver returns: committing the outcome is not a request
-// to the receiver, and the key stays busy until the outcome is committed.
-func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record) {
-	res := attemptResult{kq: kq, rec: rec}
-	slotFreed := false
-	freeSlot := func() {
-		if !slotFreed {
-			slotFreed = true
-			d.freed <- struct{}{}
-		}
-	}
-	defer func() {
-		freeSlot()
-		d.results <- res
-	}()
-
-	if rec.Body == nil {
-		full, err := d.store.Get(ctx, d.name, rec.Seq)
-		if err != nil {
-			res.outcome = d.commitFailed(&res, fmt.Errorf("re-reading event: %w", err))
-			return
-		}
-		rec.Body = full.Body
-	}
-	err := runGuarded(func() error {
-		return d.sink.Deliver(ctx, engine.Delivery{ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempt: rec.Attempts + 1})
-	})
-	freeSlot()
-	now := d.clock.Now()
-	var b store.Batch
-	switch {
-	case err == nil:
-		b.Ack(d.name, rec.Seq)
-		res.outcome = done
-	case ctx.Err() != nil:
-		// Shutdown cut the attempt short; it does not count.
-		res.outcome = aborted
-		return
-	default:
-		de := engine.ClassOf(err)
-		rec.Attempts++
-		rec.LastError = de.Error()
-		if d.observer != nil {
-			d.observer.Failed(d.name, de.Class, de.Status)
-		}
-		d.counters.setError(fmt.Sprintf("event %s: %s", rec.ID, de.Error()), now)
-		if de.Class == engine.Retry && rec.Attempts < d.policy.Retry.MaxAttempts {
-			delay := de.RetryAfter
-			if delay <= 0 {
-				delay = d.policy.Retry.Delay(rec.Attempts)
-			}
-			rec.NextAttempt = now.Add(delay)
-			b.Update(d.name, rec)
-			res.outcome = retry
-			d.logger.Info("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
-		} else {
-			b.DeadLetter(d.name, store.DeadLetter{
-				Record: store.Record{Seq: rec.Seq, ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempts: rec.Attempts, LastError: rec.LastError},
-				Stage:  "deliver", Status: de.Status, Error: de.Error(), Response: de.Response, Died: now,
-			})
-			res.outcome = done
-			if de.Class == engine.Gone {
-				res.outcome = pause
-				reason := fmt.Sprintf("receiver answered 410 Gone at %s; delivery paused until `connectord dlq replay` or `connectord resume`", now.UTC().Format(time.RFC3339))
-				rec.LastError = reason
-				b.Put(d.name, PausedKey, []byte(reason))
-			}
-			d.logger.Warn("event dead-lettered", "id", rec.ID, "attempts", rec.Attempts, "class", de.Class.String(), "error", de.Error())
-		}
-	}
-	res.rec = rec
-	if cerr := d.store.Commit(ctx, &b); cerr != nil {
-		res.outcome = d.commitFailed(&res, cerr)
-		return
-	}
-	switch {
-	case err == nil:
-		d.counters.Delivered.Add(1)
-		if d.observer != nil {
-			d.observer.Delivered(d.name, now.Sub(rec.Stored))
-		}
-	case res.outcome == retry:
-		d.counters.Retried.Add(1)
-	default:
-		d.counters.DeadLettered.Add(1)
-	}
-}
-
-// commitFailed keeps the event queued when the store could not record an
-// outcome: it is retried shortly rather than lost or acked in memory only.
-func (d *deliverer) commitFailed(res *attemptResult, err error) outcome {
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
-		d.logger.Error("recording delivery outcome", "id", res.rec.ID, "error", err)
-	}
-	res.rec.NextAttempt = d.clock.Now().Add(time.Second)
-	return retry
 }
 
 func (d *deliverer) setPaused(reason string) {
@@ -393,38 +261,4 @@ func (d *deliverer) Status() DeliveryStatus {
 func resetTimer(t *time.Timer, d time.Duration) {
 	t.Stop()
 	t.Reset(d)
-}
-
-// keyHeap orders key queues by their head's Seq (ready) or NextAttempt
-// (waiting).
-type keyHeap struct{ items []heapItem }
-
-type heapItem struct {
-	kq     *keyQueue
-	byTime bool
-}
-
-func (h *keyHeap) Len() int { return len(h.items) }
-func (h *keyHeap) Less(i, j int) bool {
-	a, b := h.items[i].kq.items[0], h.items[j].kq.items[0]
-	if h.items[i].byTime && !a.NextAttempt.Equal(b.NextAttempt) {
-		return a.NextAttempt.Before(b.NextAttempt)
-	}
-	return a.Seq < b.Seq
-}
-func (h *keyHeap) Swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].kq.index, h.items[j].kq.index = i, j
-}
-func (h *keyHeap) Push(x any) {
-	it := x.(heapItem)
-	it.kq.index = len(h.items)
-	h.items = append(h.items, it)
-}
-func (h *keyHeap) Pop() any {
-	n := len(h.items)
-	it := h.items[n-1]
-	h.items = h.items[:n-1]
-	it.kq.index = -1
-	return it
 }

@@ -1,0 +1,128 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// outcome is what one attempt did to its key queue's head.
+type outcome uint8
+
+const (
+	outcomeDone    outcome = iota // acked or dead-lettered: pop the head
+	outcomeRetry                  // head stays, NextAttempt updated
+	outcomePause                  // dead-lettered with 410: pop the head and pause
+	outcomeAborted                // shutdown interrupted it: head stays, due now
+)
+
+type attemptResult struct {
+	kq      *keyQueue
+	outcome outcome
+	rec     store.Record
+}
+
+// attempt delivers rec once and commits the outcome before reporting it, so
+// a crash after a 2xx at worst redelivers (same eventId), and a crash after
+// a failure keeps the attempt count and schedule. Its delivery slot is
+// freed as soon as Deliver returns: committing the outcome is not a request
+// to the receiver, and the key stays busy until the outcome is committed.
+func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record) {
+	res := attemptResult{kq: kq, rec: rec}
+	slotFreed := false
+	freeSlot := func() {
+		if !slotFreed {
+			slotFreed = true
+			d.freed <- struct{}{}
+		}
+	}
+	defer func() {
+		freeSlot()
+		d.results <- res
+	}()
+
+	if rec.Body == nil {
+		full, err := d.store.Get(ctx, d.name, rec.Seq)
+		if err != nil {
+			res.outcome = d.commitFailed(&res, fmt.Errorf("re-reading event: %w", err))
+			return
+		}
+		rec.Body = full.Body
+	}
+	err := runGuarded(func() error {
+		return d.sink.Deliver(ctx, engine.Delivery{ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempt: rec.Attempts + 1})
+	})
+	freeSlot()
+	now := d.clock.Now()
+	var b store.Batch
+	switch {
+	case err == nil:
+		b.Ack(d.name, rec.Seq)
+		res.outcome = outcomeDone
+	case ctx.Err() != nil:
+		// Shutdown cut the attempt short; it does not count.
+		res.outcome = outcomeAborted
+		return
+	default:
+		de := engine.ClassOf(err)
+		rec.Attempts++
+		rec.LastError = de.Error()
+		if d.observer != nil {
+			d.observer.Failed(d.name, de.Class, de.Status)
+		}
+		d.counters.setError(fmt.Sprintf("event %s: %s", rec.ID, de.Error()), now)
+		if de.Class == engine.Retry && rec.Attempts < d.policy.Retry.MaxAttempts {
+			delay := de.RetryAfter
+			if delay <= 0 {
+				delay = d.policy.Retry.Delay(rec.Attempts)
+			}
+			rec.NextAttempt = now.Add(delay)
+			b.Update(d.name, rec)
+			res.outcome = outcomeRetry
+			d.logger.Info("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
+		} else {
+			b.DeadLetter(d.name, store.DeadLetter{
+				Record: store.Record{Seq: rec.Seq, ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempts: rec.Attempts, LastError: rec.LastError},
+				Stage:  "deliver", Status: de.Status, Error: de.Error(), Response: de.Response, Died: now,
+			})
+			res.outcome = outcomeDone
+			if de.Class == engine.Gone {
+				res.outcome = outcomePause
+				reason := fmt.Sprintf("receiver answered 410 Gone at %s; delivery paused until `connectord dlq replay` or `connectord resume`", now.UTC().Format(time.RFC3339))
+				rec.LastError = reason
+				b.Put(d.name, PausedKey, []byte(reason))
+			}
+			d.logger.Warn("event dead-lettered", "id", rec.ID, "attempts", rec.Attempts, "class", de.Class.String(), "error", de.Error())
+		}
+	}
+	res.rec = rec
+	if cerr := d.store.Commit(ctx, &b); cerr != nil {
+		res.outcome = d.commitFailed(&res, cerr)
+		return
+	}
+	switch {
+	case err == nil:
+		d.counters.Delivered.Add(1)
+		if d.observer != nil {
+			d.observer.Delivered(d.name, now.Sub(rec.Stored))
+		}
+	case res.outcome == outcomeRetry:
+		d.counters.Retried.Add(1)
+	default:
+		d.counters.DeadLettered.Add(1)
+	}
+}
+
+// commitFailed keeps the event queued when the store could not record an
+// outcome: it is retried shortly rather than lost or acked in memory only.
+func (d *deliverer) commitFailed(res *attemptResult, err error) outcome {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
+		d.logger.Error("recording delivery outcome", "id", res.rec.ID, "error", err)
+	}
+	res.rec.NextAttempt = d.clock.Now().Add(time.Second)
+	return outcomeRetry
+}

@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"github.com/connectord/connectord/engine/store"
+)
+
+// keyQueue is one ordering key's records in the deliverer's window. Only
+// its head may be in flight, which is what keeps per-object order.
+type keyQueue struct {
+	key   string
+	items []store.Record // in Seq order; items[0] is the head
+	state headState
+	index int // position in ready or waiting heap
+}
+
+// headState is where a key queue's head is: in neither heap, ready,
+// waiting for its NextAttempt, or being delivered.
+type headState uint8
+
+const (
+	headIdle headState = iota
+	headReady
+	headWaiting
+	headInFlight
+)
+
+// keyHeap orders key queues by their head's Seq (ready) or NextAttempt
+// (waiting).
+type keyHeap struct{ items []heapItem }
+
+type heapItem struct {
+	kq     *keyQueue
+	byTime bool
+}
+
+func (h *keyHeap) Len() int { return len(h.items) }
+func (h *keyHeap) Less(i, j int) bool {
+	a, b := h.items[i].kq.items[0], h.items[j].kq.items[0]
+	if h.items[i].byTime && !a.NextAttempt.Equal(b.NextAttempt) {
+		return a.NextAttempt.Before(b.NextAttempt)
+	}
+	return a.Seq < b.Seq
+}
+func (h *keyHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].kq.index, h.items[j].kq.index = i, j
+}
+func (h *keyHeap) Push(x any) {
+	it := x.(heapItem)
+	it.kq.index = len(h.items)
+	h.items = append(h.items, it)
+}
+func (h *keyHeap) Pop() any {
+	n := len(h.items)
+	it := h.items[n-1]
+	h.items = h.items[:n-1]
+	it.kq.index = -1
+	return it
+}
