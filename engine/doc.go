@@ -33,7 +33,7 @@
 //     durably stored — its acknowledgement and its back-pressure. A
 //     Transform's Apply and a Sink's Deliver are called concurrently by the
 //     runner for as long as the pipeline runs.
-//  5. Close. When its generation stops, a component that implements Closer
+//  5. Close. When its generation stops, a component that implements io.Closer
 //     releases what it holds (connections, files). Run's ctx is cancelled
 //     first; Close is called after Run returned and after every Deliver
 //     in flight finished or was abandoned at the drain deadline.

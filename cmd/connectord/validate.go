@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
-	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
 )
@@ -43,7 +42,7 @@ func loadAndBuild(dir string, env config.Env, opts runner.BuildOptions) ([]*runn
 
 func closeBuilt(b *runner.Built) {
 	for _, c := range []any{b.Source, b.Sink} {
-		if cl, ok := c.(engine.Closer); ok {
+		if cl, ok := c.(io.Closer); ok {
 			_ = cl.Close()
 		}
 	}

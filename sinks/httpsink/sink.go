@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,5 +125,5 @@ func (s *Sink) ConnectionsOpened() uint64 { return s.opened.Load() }
 
 var (
 	_ engine.PolicySink = (*Sink)(nil)
-	_ engine.Closer     = (*Sink)(nil)
+	_ io.Closer         = (*Sink)(nil)
 )

@@ -224,7 +224,7 @@ func (d *Daemon) closeListeners(ctx context.Context) {
 func closeAll(built []*runner.Built) {
 	for _, b := range built {
 		for _, c := range []any{b.Source, b.Sink} {
-			if cl, ok := c.(engine.Closer); ok {
+			if cl, ok := c.(io.Closer); ok {
 				_ = cl.Close()
 			}
 		}
