@@ -39,7 +39,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	poll := fs.String("poll", "5s", "poller refresh_interval in the demo")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
 	level := fs.String("log-level", "warn", "connectord's log level")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	tuneGC()

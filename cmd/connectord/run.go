@@ -26,7 +26,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
 	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	logger, err := newLogger(stderr, *level, *format)

@@ -22,7 +22,7 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("admin", "127.0.0.1:9090", "the daemon's admin address (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the status API's JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the daemon")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	base := *addr

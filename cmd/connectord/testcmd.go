@@ -16,7 +16,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	update := fs.Bool("update", false, "rewrite expected.http files from the actual output")
 	run := fs.String("run", "", "run only cases whose pipeline/case matches this regular expression")
 	verbose := fs.Bool("v", false, "explain: print each transform stage's output for every event")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	opts := goldentest.Options{ConfigDir: *dir, TestdataDir: *testdata, Update: *update}

@@ -15,7 +15,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	dir := fs.String("config", "./pipelines", "directory of pipeline files")
 	data := fs.String("data", "./data", "store directory: secrets of pipelines created through /instances are read from it")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), runner.BuildOptions{})
