@@ -54,7 +54,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(results)-failed, failed)
 	if failed > 0 || len(results) == 0 {
 		if len(results) == 0 {
-			fmt.Fprintln(stderr, "connectord test: no cases found")
+			fmt.Fprintf(stderr, "connectord test: no cases under %s for the pipelines in %s\n", *testdata, *dir)
 		}
 		return exitInvalid
 	}
