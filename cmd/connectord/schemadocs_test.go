@@ -100,7 +100,8 @@ func optionTypes() []reflect.Type {
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 			t = t.Elem()
 		}
-		if t.Kind() != reflect.Struct || seen[t] || !strings.HasPrefix(t.PkgPath(), module+"/") {
+		// config.Text, Duration and Secret are leaves of the schema.
+		if t.Kind() != reflect.Struct || seen[t] || !strings.HasPrefix(t.PkgPath(), module+"/") || t.PkgPath() == module+"/engine/config" {
 			return
 		}
 		seen[t] = true
