@@ -53,6 +53,9 @@ func startSimulator(ctx context.Context, ln net.Listener, o simOptions, onChange
 }
 
 func simulateCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"intercom", "--help"}
+	}
 	if len(args) == 0 || args[0] != "intercom" {
 		fmt.Fprintln(stderr, "usage: connectord simulate intercom [flags]   (Intercom is the only vendor simulated)")
 		return exitUsage
@@ -69,7 +72,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.failStatus, "fail-status", 500, "status for injected failures: 500 or 429")
 	fs.IntVar(&o.rateLimit, "rate-limit", 0, "requests allowed per 10s window before 429 (0: unlimited)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for reproducible data")
-	if code, ok := parse(fs, args[1:]); !ok {
+	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -83,7 +83,7 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 			rec.NextAttempt = now.Add(delay)
 			b.Update(d.name, rec)
 			res.outcome = outcomeRetry
-			d.logger.Info("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
+			d.logger.Warn("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
 		} else {
 			b.DeadLetter(d.name, store.DeadLetter{
 				Record: store.Record{Seq: rec.Seq, ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempts: rec.Attempts, LastError: rec.LastError},

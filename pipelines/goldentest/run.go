@@ -42,15 +42,16 @@ type Result struct {
 
 // Run runs every case under TestdataDir whose pipeline exists in
 // ConfigDir. Folders named after no pipeline are ignored (testdata holds
-// other fixtures too).
+// other fixtures too, and cases of pipelines kept in another directory).
 func Run(ctx context.Context, opts Options) ([]Result, error) {
 	entries, err := os.ReadDir(opts.TestdataDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading testdata: %w", err)
 	}
+	known, haveNames := pipelineNames(opts.ConfigDir)
 	var results []Result
 	for _, pe := range entries {
-		if !pe.IsDir() {
+		if !pe.IsDir() || haveNames && !known[pe.Name()] {
 			continue
 		}
 		caseDirs, err := os.ReadDir(filepath.Join(opts.TestdataDir, pe.Name()))
@@ -73,6 +74,22 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// pipelineNames lists the pipelines in dir. Names rarely come from the
+// environment, and each case sets its own, so every variable reads as set
+// and empty here; when dir does not load, ok is false and every case runs
+// (and reports the error).
+func pipelineNames(dir string) (names map[string]bool, ok bool) {
+	specs, errs := config.Load(dir, func(string) (string, bool) { return "", true })
+	if len(errs) > 0 {
+		return nil, false
+	}
+	names = map[string]bool{}
+	for _, p := range specs {
+		names[p.Name] = true
+	}
+	return names, true
 }
 
 func isCase(dir string) bool {

@@ -165,15 +165,27 @@ func (d *Daemon) Runtime() *runner.Runtime { return d.runtime }
 func (d *Daemon) Store() store.Store { return d.store }
 
 // Reload re-reads the config directory and applies it. A bad config changes
-// nothing: every pipeline keeps running and the error is recorded.
-func (d *Daemon) Reload(ctx context.Context) ReloadStatus {
+// nothing: every pipeline keeps running and the error is recorded and
+// logged, one record per error.
+func (d *Daemon) Reload(ctx context.Context) ReloadStatus { return d.reload(ctx, true) }
+
+// reload is Reload; logErrors false leaves printing the config errors to
+// the caller (Watch's onReload), so they are not printed twice.
+func (d *Daemon) reload(ctx context.Context, logErrors bool) ReloadStatus {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	st := ReloadStatus{At: d.cfg.Clock.Now()}
 	built, errs := load(d.cfg)
 	if len(errs) > 0 {
 		st.Error = errs.Error()
-		d.cfg.Logger.Error("reload rejected; pipelines unchanged", "errors", len(errs), "error", st.Error)
+		unique := errs.Unique()
+		d.cfg.Logger.Error("reload rejected; pipelines unchanged", "errors", len(unique))
+		for _, e := range unique {
+			if !logErrors {
+				break
+			}
+			d.cfg.Logger.Error("config error", "error", e.Error())
+		}
 	} else {
 		st.OK = true
 		st.Result = d.runtime.Apply(ctx, built)

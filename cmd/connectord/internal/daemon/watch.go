@@ -18,7 +18,8 @@ const DefaultDebounce = 100 * time.Millisecond
 // a pipeline references (jq_file), is written, created, renamed or removed,
 // until ctx ends. It watches directories rather than files, so editors that
 // save by rename or by delete-and-create are seen, and so are new files.
-// onReload, if set, is called after each reload. The watch is in place when
+// onReload, if set, is called after each reload and is then the one to
+// print a rejected reload's errors (the log says only how many). The watch is in place when
 // Watch returns; the events are handled in a goroutine, and done is closed
 // when it ends.
 func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload func(ReloadStatus)) (done <-chan struct{}, err error) {
@@ -88,7 +89,7 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 			}
 			d.cfg.Logger.Warn("config watcher", "error", err)
 		case <-timer.C:
-			st := d.Reload(ctx)
+			st := d.reload(ctx, onReload == nil)
 			sync()
 			if onReload != nil {
 				onReload(st)
