@@ -20,6 +20,7 @@ import (
 
 	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/pipelines"
 )
 
@@ -28,6 +29,8 @@ const (
 	demoToken        = "demo-token"
 	demoClientSecret = "demo-client-secret"
 	demoSignatureKey = "demo-signature-key"
+	demoUserSecret   = "demo-user-secret"
+	demoOrgSecret    = "demo-org-secret"
 )
 
 // demoCmd runs the whole job in one process: the Intercom simulator, the
@@ -115,6 +118,12 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	d, err := daemon.Start(ctx, daemon.Config{
 		ConfigDir: *dir, DataDir: *data, Listen: "127.0.0.1:0", Admin: *adminAddr, Logger: logger,
 		DrainTimeout: 2 * time.Second,
+		// The /instances API and the console's "Connect Intercom" use the
+		// simulator's OAuth endpoints.
+		Instances: soc.APIConfig{
+			UserSecret: demoUserSecret, OrgSecret: demoOrgSecret,
+			TokenURL: overrides["INTERCOM_API"] + intercomsim.TokenPath, AuthorizeURL: overrides["INTERCOM_API"] + intercomsim.AuthorizePath,
+		},
 		Env: func(name string) (string, bool) {
 			if v, ok := overrides[name]; ok {
 				return v, true
@@ -135,7 +144,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(out, "connectord demo: %d pipelines from %s, Intercom simulator at %s, callbacks verified at %s\n",
 		len(d.Runtime().Status()), *dir, overrides["INTERCOM_API"], overrides["CALLBACK_URL"])
 	if a := d.AdminAddr(); a != "" {
-		fmt.Fprintf(out, "status page: http://%s/   metrics: http://%s/metrics\n", a, a)
+		fmt.Fprintf(out, "status page: http://%s/   metrics: http://%s/metrics   instance console: http://%s/console\n", a, a, a)
+		fmt.Fprintf(out, "SAP Open Connectors API: POST http://%s%sinstances with -H 'authorization: User %s, Organization %s'\n", a, soc.APIPrefix, demoUserSecret, demoOrgSecret)
 	}
 	fmt.Fprintf(out, "a change every %s (webhook to %s), polls every %s; edit %s/*.yaml and save to see a hot reload; Ctrl-C stops\n\n", *every, orNone(webhookURL), *poll, *dir)
 	fmt.Fprintf(out, "%-8s  %-24s %-8s %-34s %-22s %s\n", "TIME", "PIPELINE", "TYPE", "OBJECT", "EVENT ID", "SIGNATURE")

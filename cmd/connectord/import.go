@@ -87,6 +87,13 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 
 func printImported(w io.Writer, dest string, req *soc.Request, plan *soc.Plan) {
 	fmt.Fprintf(w, "wrote %s: %s\n", dest, strings.Join(plan.Pipelines, ", "))
+	if plan.Webhook != "" {
+		pub, _ := os.LookupEnv(soc.EnvPublicURL)
+		fmt.Fprintf(w, "webhook URL (paste it into the Intercom app's Webhooks page): %s%s\n", soc.PublicBase(pub, ""), plan.Webhook)
+		if pub == "" {
+			fmt.Fprintf(w, "  (set %s to the address Intercom reaches --listen at)\n", soc.EnvPublicURL)
+		}
+	}
 	if len(plan.Env) > 0 || len(plan.Polling) > 0 && plan.TokenRef == "" {
 		fmt.Fprintln(w, "set these environment variables before connectord run:")
 		for _, e := range plan.Env {

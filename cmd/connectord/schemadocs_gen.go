@@ -6,6 +6,7 @@ package main
 // package path, type and field name: the schema's descriptions.
 var fieldDocs = map[string]string{
 	"github.com/connectord/connectord/sinks/httpsink.Options.Headers":                       "Headers are extra request headers. They may not replace the headers the sink sets itself (Content-Type, User-Agent, signatures).",
+	"github.com/connectord/connectord/sinks/httpsink.Options.Hold":                          "Hold, instead of URL, holds delivery: the events wait in the queue until the sink gets a url, and Hold says why in status (\"no callback URL: \" + Hold). SAP Open Connectors instances created without event.notification.callback.url use it. Exactly one of URL and Hold is set.",
 	"github.com/connectord/connectord/sinks/httpsink.Options.MaxInFlight":                   "MaxInFlight is the number of concurrent deliveries, 1..1024 (default 16).",
 	"github.com/connectord/connectord/sinks/httpsink.Options.Timeout":                       "Timeout bounds one attempt, from dialling to the end of the response (default 10s).",
 	"github.com/connectord/connectord/sinks/httpsink.Options.URL":                           "URL is the callback, http or https. Its userinfo and query may hold tokens: they are sent, but never logged or put in errors.",
@@ -27,7 +28,7 @@ var fieldDocs = map[string]string{
 	"github.com/connectord/connectord/sources/intercompoller.Options.FilterNulls":           "FilterNulls (filter.response.nulls, default true) drops null fields from records.",
 	"github.com/connectord/connectord/sources/intercompoller.Options.IDField":               "IDField is the dotted path of the record id (default \"id\").",
 	"github.com/connectord/connectord/sources/intercompoller.Options.IntercomVersion":       "IntercomVersion is sent as the Intercom-Version header (default 2.11).",
-	"github.com/connectord/connectord/sources/intercompoller.Options.Mode":                  "Mode is list or search; the default depends on Resource and URL.",
+	"github.com/connectord/connectord/sources/intercompoller.Options.Mode":                  "Mode is list, search or scroll; the default depends on Resource and URL.",
 	"github.com/connectord/connectord/sources/intercompoller.Options.PageSize":              "PageSize is records per request (default 50, max 150).",
 	"github.com/connectord/connectord/sources/intercompoller.Options.PollDelay":             "PollDelay re-reads this far behind the cursor (seconds or a duration), for records that become visible late. Default: 0 in list mode, 300s in search mode (Intercom's search index lags).",
 	"github.com/connectord/connectord/sources/intercompoller.Options.RefreshInterval":       "RefreshInterval is the time between polls: minutes as a number or a numeric string (SAP Open Connectors' \"15\"), or a Go duration (\"30s\").",

@@ -31,7 +31,9 @@ type simOptions struct {
 // startSimulator serves a populated fake Intercom on ln and, if every > 0,
 // trickles changes (and signed webhooks) until ctx ends.
 func startSimulator(ctx context.Context, ln net.Listener, o simOptions, onChange func(intercomsim.Change, int, error)) (*intercomsim.Server, error) {
-	sim := intercomsim.New(intercomsim.Options{Token: o.token, Seed: o.seed, RateLimit: o.rateLimit})
+	// The simulator's OAuth token endpoint exchanges any code for the token,
+	// so SAP Open Connectors' curl examples work as written.
+	sim := intercomsim.New(intercomsim.Options{Token: o.token, Seed: o.seed, RateLimit: o.rateLimit, AcceptAnyCode: true})
 	now := time.Now()
 	sim.Populate(intercomsim.Conversations, o.records, now.Add(-30*24*time.Hour), now.Add(-time.Hour))
 	sim.Populate(intercomsim.Contacts, o.records/2, now.Add(-30*24*time.Hour), now.Add(-time.Hour))

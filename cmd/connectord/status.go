@@ -103,11 +103,18 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 		}
 		if p.LastError != "" {
 			lastErr = admin.Truncate(shortError(p), maxErrorShown)
+		} else if p.State == admin.StatePaused && p.StateDetail != "" {
+			lastErr = admin.Truncate(p.StateDetail, maxErrorShown)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\t%s\n",
 			p.Name, p.State, up, p.Queued, oldest, p.DeadLetters, p.Rates.DeliveredPerMinute, lag, lastErr)
 	}
 	tw.Flush()
+	for _, p := range resp.Pipelines {
+		if p.WebhookURL != "" {
+			fmt.Fprintf(w, "webhook URL of %s (paste it into the Intercom app's Webhooks page): %s\n", p.Name, p.WebhookURL)
+		}
+	}
 	if len(resp.Pipelines) == 0 {
 		fmt.Fprintln(w, "(no pipelines)")
 	}

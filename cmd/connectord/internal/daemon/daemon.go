@@ -14,10 +14,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/connectord/connectord/cmd/connectord/internal/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/console"
 	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine"
@@ -46,6 +48,9 @@ type Config struct {
 	// secrets come from CONNECTORD_OC_USER_SECRET and
 	// CONNECTORD_OC_ORG_SECRET in Env; without them the API answers 403.
 	Instances soc.APIConfig
+	// PublicURL is the base URL Intercom reaches Listen at, for webhook
+	// URLs; "" reads CONNECTORD_PUBLIC_URL from Env, else http://<Listen>.
+	PublicURL string
 }
 
 // Daemon is a running connectord.
@@ -57,6 +62,7 @@ type Daemon struct {
 	addrs   map[string]string
 	metrics *admin.Metrics
 	admin   *admin.Handler
+	inst    *soc.Instances
 
 	reloadMu   sync.Mutex // serialises reloads
 	statusMu   sync.Mutex // guards lastReload
@@ -99,10 +105,22 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if d.cfg.PublicURL == "" {
+		d.cfg.PublicURL, _ = cfg.Env(soc.EnvPublicURL)
+	}
 	dead := &dlq.Service{Store: st, Runtime: d.runtime}
+	d.inst = soc.NewInstances(soc.Deps{
+		APIConfig: d.cfg.Instances, Store: st, ConfigDir: cfg.ConfigDir, DataDir: cfg.DataDir,
+		Env: cfg.Env, Logger: cfg.Logger, Now: cfg.Clock.Now, PublicURL: d.PublicBase,
+		Reload: func(ctx context.Context) { d.Reload(ctx) },
+	})
 	d.admin = admin.New(admin.Deps{
 		Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now,
-		Mount: func(mux *http.ServeMux) { dlq.Register(mux, dead) },
+		PublicURL: d.PublicBase,
+		Mount: func(mux *http.ServeMux) {
+			dlq.Register(mux, dead)
+			console.Register(mux, console.Deps{Instances: d.inst, Runtime: d.runtime, Store: st, DLQ: dead, Logger: cfg.Logger})
+		},
 	})
 	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
 		d.admin.Close()
@@ -111,10 +129,14 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := soc.SyncHolds(ctx, st, built); err != nil {
+		cfg.Logger.Error("pausing pipelines without callback URL", "error", err)
+	}
 	res := d.runtime.Apply(ctx, built)
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
 	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
+	d.logWebhookURLs(built, nil)
 	return d, nil
 }
 
@@ -188,7 +210,11 @@ func (d *Daemon) reload(ctx context.Context, logErrors bool) ReloadStatus {
 		}
 	} else {
 		st.OK = true
+		if err := soc.SyncHolds(ctx, d.store, built); err != nil {
+			d.cfg.Logger.Error("pausing pipelines without callback URL", "error", err)
+		}
 		st.Result = d.runtime.Apply(ctx, built)
+		d.logWebhookURLs(built, append(st.Result.Started, st.Result.Replaced...))
 		d.cfg.Logger.Info("reloaded", "started", st.Result.Started, "replaced", st.Result.Replaced, "stopped", st.Result.Stopped)
 	}
 	d.setReload(st)
@@ -243,12 +269,25 @@ func closeAll(built []*runner.Built) {
 	}
 }
 
-// withInstancesAPI mounts the /instances API (engine/soc) in front of the
-// admin handler; a created or deleted instance reloads the config at once.
+// withInstancesAPI mounts the /instances API (soc) in front of the admin
+// handler; a created, changed or deleted instance reloads the config at
+// once.
 func (d *Daemon) withInstancesAPI(h http.Handler) http.Handler {
-	return soc.Mount(h, soc.NewAPI(soc.Deps{
-		APIConfig: d.cfg.Instances, Store: d.store, ConfigDir: d.cfg.ConfigDir, DataDir: d.cfg.DataDir,
-		Env: d.cfg.Env, Logger: d.cfg.Logger, Now: d.cfg.Clock.Now,
-		Reload: func(ctx context.Context) { d.Reload(ctx) },
-	}))
+	return soc.Mount(h, d.inst.Handler())
+}
+
+// PublicBase is the base URL of webhook URLs.
+func (d *Daemon) PublicBase() string { return soc.PublicBase(d.cfg.PublicURL, d.addrs["listen"]) }
+
+// logWebhookURLs logs the Webhook URL of each webhook pipeline of built
+// (only those named in only, unless only is nil): what to paste into the
+// Intercom app's Webhooks page.
+func (d *Daemon) logWebhookURLs(built []*runner.Built, only []string) {
+	for _, b := range built {
+		hs, ok := b.Source.(engine.HTTPSource)
+		if !ok || (only != nil && !slices.Contains(only, b.Name())) {
+			continue
+		}
+		d.cfg.Logger.Info("webhook URL: paste it into the Intercom app's Webhooks page", "pipeline", b.Name(), "url", d.PublicBase()+hs.Path())
+	}
 }
