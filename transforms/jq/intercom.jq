@@ -29,6 +29,7 @@ def _object_types: {
   "user": "users",
   "visitor": "visitors",
   "ticket": "tickets",
+  "article": "articles",
   "admin": "admins",
   "event": "events",
   "subscription": "subscriptions"

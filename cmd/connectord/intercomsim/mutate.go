@@ -108,18 +108,24 @@ type Change struct {
 	Created bool // a create, else an update
 }
 
-// Churn makes n random changes now to conversations and contacts: about a
-// third creates, the rest updates of random existing records.
+// churnKinds weighs Churn's picks: conversations and contacts, the shipped
+// pipelines' first resources, change most; companies, tickets and articles
+// a change in ten each.
+var churnKinds = []Kind{
+	Conversations, Conversations, Conversations, Conversations,
+	Contacts, Contacts, Contacts,
+	Companies, Tickets, Articles,
+}
+
+// Churn makes n random changes now, to every kind served (churnKinds):
+// about a third creates, the rest updates of random existing records.
 func (s *Server) Churn(n int) []Change {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Clock.Now()
 	out := make([]Change, 0, n)
 	for range n {
-		k := Conversations
-		if s.rng.IntN(2) == 0 {
-			k = Contacts
-		}
+		k := churnKinds[s.rng.IntN(len(churnKinds))]
 		c := s.cols[k]
 		if len(c.byID) == 0 || s.rng.IntN(3) == 0 {
 			out = append(out, Change{Version: s.create(k, now.Unix(), now.Unix(), now), Created: true})

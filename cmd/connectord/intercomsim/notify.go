@@ -52,6 +52,14 @@ func topicFor(c Change) string {
 		return "contact.user.created"
 	case c.Kind == Contacts:
 		return "contact.user.updated"
+	case c.Kind == Tickets && c.Created:
+		return "ticket.created"
+	case c.Kind == Tickets:
+		return "ticket.state.updated"
+	case c.Kind == Articles && c.Created:
+		return "article.created"
+	case c.Kind == Articles:
+		return "article.updated"
 	case c.Created:
 		return "company.created"
 	default:

@@ -1,0 +1,1 @@
+include "intercom"; webhook_event
