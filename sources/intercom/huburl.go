@@ -35,7 +35,10 @@ func TranslateHubURL(raw string) (path, mode string, warnings []string, err erro
 	if strings.HasSuffix(p, "/search") {
 		mode = ModeSearch
 	}
-	if res, ok := LookupResource(strings.TrimPrefix(p, "/")); ok && res.Polled() && (res.Mode != ModeList || query == "") {
+	// A polled resource whose request takes no query of its own (search,
+	// scroll, GET /articles, which has one fixed order) is read with the
+	// table's request; the query is reported as unused.
+	if res, ok := LookupResource(strings.TrimPrefix(p, "/")); ok && res.Polled() && (res.Mode != ModeList || query == "" || !strings.Contains(res.Path, "?")) {
 		if query != "" {
 			warnings = append(warnings, fmt.Sprintf("%s are polled in %s mode (%s); the query %q is not used", res.Name, res.Mode, res.Path, query))
 		}

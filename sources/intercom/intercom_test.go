@@ -17,6 +17,7 @@ func TestTranslateHubURL(t *testing.T) {
 		{"/hubs/crm/companies", "/companies/scroll", "scroll", 0},
 		{"/hubs/helpdesk/tickets?orderBy=updated_at desc", "/tickets/search", "search", 1},
 		{"/hubs/x/articles", "/articles", "list", 0},
+		{"/hubs/x/articles?orderBy=updated_at desc", "/articles", "list", 1},
 		{"/hubs/x/things", "/things", "list", 0},
 	} {
 		path, mode, warnings, err := TranslateHubURL(tc.in)

@@ -52,7 +52,7 @@ func (a *Instances) Plan(body []byte, needCode bool) (*Request, *Plan, error) {
 	}
 	var plan *Plan
 	if err == nil {
-		plan, err = Convert(req, Options{API: true})
+		plan, err = Convert(req, Options{})
 	}
 	if err == nil {
 		err = Check(plan, a.d.Env)

@@ -97,7 +97,7 @@ func (a *Instances) Update(ctx context.Context, rec *Record, body []byte, replac
 	if err != nil {
 		return nil, err
 	}
-	plan, err := Convert(req, Options{API: true})
+	plan, err := Convert(req, Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -17,12 +17,6 @@ type Options struct {
 	// TokenEnv makes polling pipelines read the Intercom token from
 	// ${<PREFIX>_INTERCOM_TOKEN} instead of token_ref.
 	TokenEnv bool
-	// API says the file is written by the /instances API, whose secrets
-	// live in DATA/soc/secrets.json; it changes only the file's header
-	// comment. The API and the importer write the same pipelines for the
-	// same body: without a callback URL the sink holds the events in the
-	// queue (http: {hold: …}) until one is set.
-	API bool
 }
 
 // Plan is what a Request becomes.
@@ -36,7 +30,6 @@ type Plan struct {
 	TokenRef  string   // the stored token the pollers use; "" with TokenEnv
 	Env       []EnvVar // variables YAML references, besides INTERCOM_API
 	Warnings  []string
-	api       bool // made for the /instances API: variables come from its secrets file
 }
 
 // EnvVar is a variable a generated file reads. Value is the secret from the
@@ -62,7 +55,7 @@ func Convert(r *Request, o Options) (*Plan, error) {
 	if Slug(base) != base {
 		return nil, badf("name", "prefix %q + %q does not make a valid pipeline name", o.NamePrefix, Slug(r.Name))
 	}
-	p := &Plan{Base: base, File: base + ".yaml", Warnings: slices.Clone(r.Warnings), api: o.API}
+	p := &Plan{Base: base, File: base + ".yaml", Warnings: slices.Clone(r.Warnings)}
 	c := r.Config
 	if !c.EventsEnabled {
 		p.warn("event.notification.enabled is not true: no pipeline is written (the API stores only the token)")

@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/soc")
@@ -67,5 +71,71 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestImportModesMatchShippedPipelines converts a body polling every
+// resource the poller knows and checks that each generated poller uses
+// the resource's exact request and mode from the sources/intercom table,
+// and that the shipped pipelines/intercom-polling.yaml polls it with the
+// same request (the poller infers the mode from it).
+func TestImportModesMatchShippedPipelines(t *testing.T) {
+	type poller struct {
+		Resource string `yaml:"resource"`
+		URL      string `yaml:"url"`
+		Mode     string `yaml:"mode"`
+	}
+	type file struct {
+		Pipelines []struct {
+			Source struct {
+				Poller *poller `yaml:"intercom_poller"`
+			} `yaml:"source"`
+		} `yaml:"pipelines"`
+	}
+	pollers := func(t *testing.T, data []byte) map[string]poller {
+		t.Helper()
+		var f file
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]poller{}
+		for _, p := range f.Pipelines {
+			if p.Source.Poller != nil {
+				out[p.Source.Poller.Resource] = *p.Source.Poller
+			}
+		}
+		return out
+	}
+	body, err := os.ReadFile(filepath.Join(importDir, "polling-resources.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseRequest(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Convert(req, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := pollers(t, plan.YAML)
+	shippedYAML, err := os.ReadFile("../../../../pipelines/intercom-polling.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := pollers(t, shippedYAML)
+	for _, name := range intercom.PolledResources() {
+		res, _ := intercom.LookupResource(name)
+		got, ok := imported[name]
+		if !ok {
+			t.Errorf("import wrote no poller for %s", name)
+		} else if got.URL != res.Path || got.Mode != res.Mode {
+			t.Errorf("import polls %s with %s in %q mode; the table says %s in %s mode", name, got.URL, got.Mode, res.Path, res.Mode)
+		}
+		if s, ok := shipped[name]; !ok {
+			t.Errorf("pipelines/intercom-polling.yaml has no block for %s", name)
+		} else if s.URL != res.Path || (s.Mode != "" && s.Mode != res.Mode) {
+			t.Errorf("the shipped %s block polls %s (mode %q); the table says %s in %s mode", name, s.URL, s.Mode, res.Path, res.Mode)
+		}
 	}
 }

@@ -106,9 +106,9 @@ func header(r *Request, p *Plan) string {
 		for _, e := range p.Env {
 			lines = append(lines, fmt.Sprintf("  %s: %s", e.Name, e.Purpose))
 		}
-		if p.api {
-			lines = append(lines, "  (their values are kept in DATA/"+SecretsFile+"; an environment variable overrides one)")
-		}
+		// The same line for the API and import, so a body gives the same
+		// file either way: connectord reads both places.
+		lines = append(lines, "  (from the environment, else DATA/"+SecretsFile+", where the /instances API keeps the values it was sent)")
 	}
 	if p.TokenRef != "" {
 		lines = append(lines, fmt.Sprintf("The pollers read the Intercom token stored as %q (POST /elements/api-v2/instances or connectord auth intercom).", p.TokenRef))
