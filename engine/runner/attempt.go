@@ -104,16 +104,26 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 		res.outcome = d.commitFailed(&res, cerr)
 		return
 	}
+	a := Attempt{At: now, ID: rec.ID, Attempt: rec.Attempts, Outcome: "dead"}
 	switch {
 	case err == nil:
 		d.counters.Delivered.Add(1)
 		if d.observer != nil {
 			d.observer.Delivered(d.name, now.Sub(rec.Stored))
 		}
+		a.Attempt, a.Outcome = rec.Attempts+1, "delivered"
 	case res.outcome == outcomeRetry:
 		d.counters.Retried.Add(1)
+		a.Outcome = "retry"
 	default:
 		d.counters.DeadLettered.Add(1)
+	}
+	if ao, ok := d.observer.(AttemptObserver); ok {
+		if err != nil {
+			de := engine.ClassOf(err)
+			a.Status, a.Error = de.Status, de.Error()
+		}
+		ao.Attempted(d.name, a)
 	}
 }
 

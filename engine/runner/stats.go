@@ -36,6 +36,24 @@ type Observer interface {
 	Failed(pipeline string, class engine.Class, status int)
 }
 
+// AttemptObserver is an optional extension of Observer: an Observer that
+// also implements it is told of every delivery attempt with its event,
+// after the outcome is stored (the console's recent deliveries).
+type AttemptObserver interface {
+	Attempted(pipeline string, a Attempt)
+}
+
+// Attempt is one delivery attempt of an event.
+type Attempt struct {
+	At      time.Time
+	ID      string // the event id
+	Attempt int    // 1 for the first attempt
+	// Outcome is "delivered", "retry" or "dead" (dead-lettered).
+	Outcome string
+	Status  int    // the receiver's HTTP status; 0 when unknown or none
+	Error   string // "" when delivered
+}
+
 func (c *Counters) setError(msg string, at time.Time) {
 	c.mu.Lock()
 	c.lastError, c.lastErrAt = msg, at

@@ -33,6 +33,8 @@ type Metrics struct {
 
 	mu       sync.Mutex
 	failures map[string]*[3]atomic.Uint64 // by pipeline, indexed by engine.Class; its keys are the pipelines seen
+
+	recent recentDeliveries // the last attempts per pipeline (deliveries.go)
 }
 
 var _ runner.Observer = (*Metrics)(nil)
@@ -43,7 +45,7 @@ var LatencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
 
 // NewMetrics returns a registry holding the process-level metrics.
 func NewMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), failures: map[string]*[3]atomic.Uint64{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), failures: map[string]*[3]atomic.Uint64{}, recent: recentDeliveries{rings: map[string]*ring{}}}
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "connectord_delivery_latency_seconds",
 		Help:    "Time from an event being stored to the receiver acknowledging it, retries included.",

@@ -32,6 +32,11 @@ type Deps struct {
 	Store     store.Store
 	DLQ       *dlq.Service
 	Logger    *slog.Logger
+	// Deliveries, when set, lists a pipeline's last delivery attempts,
+	// newest first (the admin Metrics' in-memory ring).
+	Deliveries interface {
+		Recent(pipeline string) []runner.Attempt
+	}
 }
 
 //go:embed *.html.tmpl
@@ -250,6 +255,7 @@ type pipelineView struct {
 	Queued, DeadCount              int
 	Delivered                      uint64
 	Dead                           []store.DeadLetter
+	Recent                         []runner.Attempt
 }
 
 type showPage struct {
@@ -305,6 +311,9 @@ func (c *console) renderShow(w http.ResponseWriter, ctx context.Context, status 
 		pv := pipelineView{Name: name, State: st.State, Detail: st.Delivery.Paused, LastError: st.LastError, Delivered: st.Totals.Delivered}
 		if s, err := c.d.Store.Stats(ctx, name); err == nil {
 			pv.Queued, pv.DeadCount = s.Queued, s.DeadLetters
+		}
+		if c.d.Deliveries != nil {
+			pv.Recent = c.d.Deliveries.Recent(name)
 		}
 		if dead, err := c.d.DLQ.List(ctx, name, 0, 20); err == nil {
 			pv.Dead = dead

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,7 +71,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestConsoleInBrowser drives the console in headless Chromium: a bad
 // callback URL is shown at its field; a polling instance and a webhooks
 // instance are created through the form and the simulator's OAuth; events
-// arrive from the simulator; a dead letter is replayed with the button.
+// arrive from the simulator; a polling instance without callback URL holds
+// its events until the edit form sets one, then lists them under Recent
+// deliveries, and is deleted; a dead letter is replayed with the button.
 func TestConsoleInBrowser(t *testing.T) {
 	sim := intercomsim.New(intercomsim.Options{Token: "sim-token", ClientID: "cid", ClientSecret: "csecret"})
 	simSrv := httptest.NewServer(sim)
@@ -85,8 +88,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Cleanup(flakySrv.Close)
 
 	env := map[string]string{"INTERCOM_API": simSrv.URL}
+	configDir := t.TempDir()
 	d, err := daemon.Start(context.Background(), daemon.Config{
-		ConfigDir: t.TempDir(), DataDir: t.TempDir(), Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
+		ConfigDir: configDir, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
 		DrainTimeout: time.Second,
 		Env:          func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Instances:    soc.APIConfig{TokenURL: simSrv.URL + intercomsim.TokenPath, AuthorizeURL: simSrv.URL + intercomsim.AuthorizePath},
@@ -159,6 +163,68 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Polling starts at "now" (the start second included): this change arrives.
 	v := sim.Create(intercomsim.Conversations)
 	waitFor(t, "the polled conversation at the receiver", func() bool { return good.count(`"objectId":"`+v.ID+`"`) == 1 })
+
+	// A polling instance without callback URL holds its events; setting
+	// one in the edit form delivers those that waited, and the instance
+	// page lists them under Recent deliveries.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/console/new"), chromedp.WaitVisible(chromedp.CSS(`#create`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "Console Held"),
+		chromedp.SendKeys(chromedp.CSS(`#client_id`), "cid"), chromedp.SendKeys(chromedp.CSS(`#client_secret`), "csecret"),
+		chromedp.SetValue(chromedp.CSS(`#refresh_interval`), "1s"),
+		chromedp.Click(chromedp.CSS(`#connect`)), chromedp.WaitVisible(chromedp.CSS(`#notice`))); err != nil {
+		t.Fatalf("creating the held instance: %v", err)
+	}
+	if s := text(`#file`); !strings.Contains(s, "hold: ") {
+		t.Errorf("held instance's file: %q", s)
+	}
+	waitFor(t, "the held pipeline to run", func() bool {
+		for _, st := range d.Runtime().Status() {
+			if st.Name == "console-held-conversations" && !st.Started.IsZero() {
+				return true
+			}
+		}
+		return false
+	})
+	held := sim.Create(intercomsim.Conversations)
+	waitFor(t, "the held event in the queue", func() bool {
+		s, err := d.Store().Stats(context.Background(), "console-held-conversations")
+		return err == nil && s.Queued >= 1
+	})
+	if good.count(`"objectId":"`+held.ID+`"`) != 1 { // the first instance's copy only
+		t.Fatalf("held event delivered before a callback URL was set")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#callback_url`), goodSrv.URL+"/held"),
+		chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#pipelines`))); err != nil {
+		t.Fatalf("editing the held instance: %v", err)
+	}
+	if s := text(`#file`); strings.Contains(s, "hold:") || !strings.Contains(s, goodSrv.URL+"/held") {
+		t.Errorf("file after the edit: %q", s)
+	}
+	waitFor(t, "the event that waited at the receiver", func() bool { return good.count(`"objectId":"`+held.ID+`"`) == 2 })
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`table.recent tr.delivery`))); err != nil {
+		t.Fatalf("recent deliveries: %v", err)
+	}
+	if s := text(`table.recent`); !strings.Contains(s, "delivered") {
+		t.Errorf("recent deliveries: %q", s)
+	}
+
+	// Delete it (the browser's confirm answered yes): it leaves the list
+	// and its file goes.
+	heldFile := filepath.Join(configDir, "console-held.yaml")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#delete`)), chromedp.WaitVisible(chromedp.CSS(`#instances`))); err != nil {
+		t.Fatalf("deleting: %v", err)
+	}
+	if s := text(`#instances`); strings.Contains(s, "Console Held") {
+		t.Errorf("deleted instance still listed: %q", s)
+	}
+	if _, err := os.Stat(heldFile); !os.IsNotExist(err) {
+		t.Errorf("file of the deleted instance: %v", err)
+	}
 
 	// A webhooks instance whose receiver refuses at first: dead letter.
 	if err := chromedp.Do(ctx, append(fill("Console Hooks", flakySrv.URL+"/events", "webhooks", "15"), chromedp.WaitVisible(chromedp.CSS(`#webhook-url`)))...); err != nil {

@@ -119,7 +119,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		PublicURL: d.PublicBase,
 		Mount: func(mux *http.ServeMux) {
 			dlq.Register(mux, dead)
-			console.Register(mux, console.Deps{Instances: d.inst, Runtime: d.runtime, Store: st, DLQ: dead, Logger: cfg.Logger})
+			console.Register(mux, console.Deps{Instances: d.inst, Runtime: d.runtime, Store: st, DLQ: dead, Logger: cfg.Logger, Deliveries: d.metrics})
 		},
 	})
 	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
