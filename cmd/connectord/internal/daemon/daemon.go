@@ -46,6 +46,12 @@ type Config struct {
 	// secrets come from CONNECTORD_OC_USER_SECRET and
 	// CONNECTORD_OC_ORG_SECRET in Env; without them the API answers 403.
 	Instances soc.APIConfig
+	// Breaker overrides the sink endpoints' circuit breaker (tests).
+	Breaker runner.Breaker
+
+	// beforeApply, in tests, runs after the listeners are bound and before
+	// the pipelines are applied.
+	beforeApply func(*Daemon)
 }
 
 // Daemon is a running connectord.
@@ -92,8 +98,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
+		Breaker: cfg.Breaker,
 	})
-	if err := d.listen("listen", cfg.Listen, d.metrics.InstrumentWebhooks(d.runtime.Router())); err != nil {
+	gate := &startGate{next: d.metrics.InstrumentWebhooks(d.runtime.Router())}
+	if err := d.listen("listen", cfg.Listen, gate); err != nil {
 		d.closeListeners(ctx)
 		closeAll(built)
 		st.Close()
@@ -102,17 +110,24 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	dead := &dlq.Service{Store: st, Runtime: d.runtime}
 	d.admin = admin.New(admin.Deps{
 		Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now,
-		Mount: func(mux *http.ServeMux) { dlq.Register(mux, dead) },
+		Mount: func(mux *http.ServeMux) {
+			dlq.Register(mux, dead)
+			mux.Handle(soc.APIPrefix, d.instancesAPI())
+		},
 	})
-	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
+	if err := d.listen("admin", cfg.Admin, d.admin); err != nil {
 		d.admin.Close()
 		d.closeListeners(ctx)
 		closeAll(built)
 		st.Close()
 		return nil, err
 	}
+	if cfg.beforeApply != nil {
+		cfg.beforeApply(d)
+	}
 	res := d.runtime.Apply(ctx, built)
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
+	gate.open.Store(true)
 	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
 	return d, nil
@@ -231,12 +246,14 @@ func closeAll(built []*runner.Built) {
 	}
 }
 
-// withInstancesAPI mounts the /instances API (engine/soc) in front of the
-// admin handler; a created or deleted instance reloads the config at once.
-func (d *Daemon) withInstancesAPI(h http.Handler) http.Handler {
-	return soc.Mount(h, soc.NewAPI(soc.Deps{
+// instancesAPI is the /instances API (cmd/connectord/internal/soc), mounted
+// inside the admin handler so the admin token guards it as well as its own
+// User/Organization secrets; a created or deleted instance reloads the
+// config at once.
+func (d *Daemon) instancesAPI() http.Handler {
+	return soc.NewAPI(soc.Deps{
 		APIConfig: d.cfg.Instances, Store: d.store, ConfigDir: d.cfg.ConfigDir, DataDir: d.cfg.DataDir,
 		Env: d.cfg.Env, Logger: d.cfg.Logger, Now: d.cfg.Clock.Now,
 		Reload: func(ctx context.Context) { d.Reload(ctx) },
-	}))
+	})
 }
