@@ -63,6 +63,7 @@ type deliverer struct {
 	inflight int  // Deliver calls running: bounded by MaxInFlight
 	pending  int  // attempts not yet reported (delivering or committing)
 	jobs     chan job
+	workers  int
 	results  chan attemptResult
 	freed    chan struct{} // an attempt's Deliver returned: its slot is free
 	probeSeq uint64        // head Seq of the last probe: probes rotate over keys
@@ -91,7 +92,11 @@ type job struct {
 
 func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.keys = map[string]*keyQueue{}
-	workers := 2 * d.policy.MaxInFlight // a worker committing an outcome no longer holds a delivery slot
+	// A worker committing an outcome no longer holds a delivery slot, so
+	// there are twice as many workers as slots; dispatch never has more
+	// attempts pending than workers, so sending a job never waits for long.
+	workers := 2 * d.policy.MaxInFlight
+	d.workers = workers
 	d.jobs = make(chan job)
 	d.results = make(chan attemptResult, workers)
 	d.freed = make(chan struct{}, workers)
@@ -166,7 +171,8 @@ func (d *deliverer) fill(ctx context.Context) {
 		d.evictWaiting()
 	}
 	for d.more && d.entries < maxWindow && d.ready.Len()+d.pending < 2*d.policy.MaxInFlight {
-		recs, err := d.store.Pending(ctx, d.name, d.lastRead, readChunk)
+		limit := min(readChunk, maxWindow-d.entries)
+		recs, err := d.store.Pending(ctx, d.name, d.lastRead, limit)
 		d.readErr = err != nil
 		if err != nil {
 			if ctx.Err() == nil {
@@ -174,7 +180,7 @@ func (d *deliverer) fill(ctx context.Context) {
 			}
 			return
 		}
-		if len(recs) < readChunk {
+		if len(recs) < limit {
 			d.more = false
 		}
 		for _, r := range recs {
@@ -282,7 +288,7 @@ func (d *deliverer) dispatch() {
 		d.dispatchProbe()
 		return
 	}
-	for d.inflight < d.policy.MaxInFlight && d.ready.Len() > 0 {
+	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
 		kq := heap.Pop(&d.ready).(heapItem).kq
 		d.send(kq, false)
 	}
@@ -294,7 +300,7 @@ func (d *deliverer) dispatch() {
 // a healthy endpoint marked down.
 func (d *deliverer) dispatchProbe() {
 	kq := d.probeCandidate()
-	if kq == nil {
+	if kq == nil || d.pending >= d.workers {
 		return
 	}
 	if ok, _ := d.ep.claimProbe(d.clock.Now()); !ok {
