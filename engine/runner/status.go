@@ -40,11 +40,11 @@ type PipelineStatus struct {
 	Delivery   DeliveryStatus `json:"delivery"`
 	// Endpoint is the health of the sink's endpoint (shared by every
 	// pipeline delivering there).
-	Endpoint EndpointStatus `json:"endpoint"`
-	Queue    QueueStatus    `json:"queue"`
-	Totals     Totals         `json:"totals"`
-	LastError  string         `json:"last_error,omitempty"`
-	LastErrAt  time.Time      `json:"last_error_at,omitzero"`
+	Endpoint  EndpointStatus `json:"endpoint"`
+	Queue     QueueStatus    `json:"queue"`
+	Totals    Totals         `json:"totals"`
+	LastError string         `json:"last_error,omitempty"`
+	LastErrAt time.Time      `json:"last_error_at,omitzero"`
 }
 
 // QueueStatus is the queue's size as the runtime counts it, against its
