@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -146,7 +147,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 // outcome: it is retried shortly rather than lost or acked in memory only.
 func (d *deliverer) commitFailed(res *attemptResult, err error) outcome {
 	if !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
-		d.logger.Error("recording delivery outcome", "id", res.rec.ID, "error", err)
+		d.errLog.Log(d.logger, slog.LevelError, "recording delivery outcome failed; the event stays queued", "error", err)
 	}
 	res.rec.NextAttempt = d.clock.Now().Add(time.Second)
 	return outcomeRetry

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/ratelog"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -17,14 +18,15 @@ import (
 // restart does not resume hammering a receiver that said it is gone.
 const PausedKey = "delivery.paused"
 
-// Window sizes of the deliverer. At most maxWindow record headers of a
-// pipeline's queue are in memory, whatever the backlog; the first
-// bodyWindow of them keep their body too, the others have it re-read on
-// dispatch. The rest of the queue stays on disk (see window.go for how keys
-// beyond the window are reached without breaking per-key order).
+// Window sizes of the deliverer. At most maxWindow records of a pipeline's
+// queue are in memory, whatever the backlog; they keep their bodies while
+// the window's bodies total at most bodyBudget bytes, the others have theirs
+// re-read on dispatch. The rest of the queue stays on disk (see window.go
+// for how keys beyond the window are reached without breaking per-key
+// order).
 const (
 	readChunk  = 256
-	bodyWindow = 512
+	bodyBudget = 16 << 20
 	maxWindow  = 4096
 	// maxEvicted bounds the keys remembered as evicted; when it is reached
 	// the window stops evicting and waits for its heads instead.
@@ -57,6 +59,7 @@ type deliverer struct {
 	ready    keyHeap // heads that may go now, by Seq
 	waiting  keyHeap // heads waiting for NextAttempt, by NextAttempt
 	entries  int
+	bodies   int // bytes of the bodies held in the window
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
 	readErr  bool // the last read failed: try again shortly
@@ -68,7 +71,8 @@ type deliverer struct {
 	freed    chan struct{} // an attempt's Deliver returned: its slot is free
 	probeSeq uint64        // head Seq of the last probe: probes rotate over keys
 
-	evict evictions
+	evict  evictions
+	errLog ratelog.Limiter // store errors repeat: log them once per interval
 
 	mu     sync.Mutex // guards status fields read by Status
 	paused string
@@ -176,7 +180,7 @@ func (d *deliverer) fill(ctx context.Context) {
 		d.readErr = err != nil
 		if err != nil {
 			if ctx.Err() == nil {
-				d.logger.Error("reading queue; retrying in 1s", "error", err)
+				d.errLog.Log(d.logger, slog.LevelError, "reading queue; retrying in 1s", "error", err)
 			}
 			return
 		}
@@ -211,9 +215,10 @@ func (d *deliverer) add(r store.Record) {
 	} else if r.Seq <= kq.items[len(kq.items)-1].Seq {
 		return
 	}
-	if d.entries >= bodyWindow {
+	if d.bodies+len(r.Body) > bodyBudget {
 		r.Body = nil // re-read on dispatch
 	}
+	d.bodies += len(r.Body)
 	kq.items = append(kq.items, r)
 	d.entries++
 	if len(kq.items) == 1 {
@@ -366,6 +371,7 @@ func (d *deliverer) handle(res attemptResult) {
 	}
 	switch res.outcome {
 	case outcomeDone, outcomePause:
+		d.bodies -= len(kq.items[0].Body)
 		kq.items[0] = store.Record{}
 		kq.items = kq.items[1:]
 		d.entries--
@@ -373,8 +379,8 @@ func (d *deliverer) handle(res attemptResult) {
 			d.setPaused(res.rec.LastError)
 		}
 	case outcomeRetry, outcomeAborted:
-		if d.entries > bodyWindow {
-			res.rec.Body = nil // a retrying event does not pin its body
+		if kq.items[0].Body == nil {
+			res.rec.Body = nil // re-read for the attempt: not counted, not kept
 		}
 		kq.items[0] = res.rec
 	}

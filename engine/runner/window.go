@@ -85,6 +85,9 @@ func (d *deliverer) evictWaiting() {
 		}
 		d.evict.keys[kq.key] = struct{}{}
 		d.entries -= len(kq.items)
+		for _, r := range kq.items {
+			d.bodies -= len(r.Body)
+		}
 		kq.items = nil
 		delete(d.keys, kq.key)
 	}
