@@ -63,9 +63,13 @@ func TestStatusCommandTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("want a header, one row and the reload line:\n%s", out)
+	if len(lines) != 4 {
+		t.Fatalf("want a header, one row, the endpoint and the reload line:\n%s", out)
 	}
+	if !strings.HasSuffix(lines[2], ": endpoint up") || !strings.HasPrefix(lines[2], "http://127.0.0.1:") {
+		t.Errorf("endpoint line = %q", lines[2])
+	}
+	lines = append(lines[:2], lines[3])
 	header := strings.Fields(lines[0])
 	if strings.Join(header, " ") != "NAME STATE GEN QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST ERROR" {
 		t.Errorf("header = %q", lines[0])
