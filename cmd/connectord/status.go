@@ -119,6 +119,9 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 		}
 	}
 	fmt.Fprintln(w, reloadSummary(resp.Reload, resp.Now))
+	if resp.SecretsAtRest != "" {
+		fmt.Fprintln(w, "secrets at rest: "+resp.SecretsAtRest)
+	}
 }
 
 func reloadSummary(r admin.ReloadStatus, now time.Time) string {

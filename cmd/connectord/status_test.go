@@ -63,9 +63,10 @@ func TestStatusCommandTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want a header, one row, the endpoint and the reload line:\n%s", out)
+	if len(lines) != 5 || !strings.HasPrefix(lines[4], "secrets at rest: not encrypted") {
+		t.Fatalf("want a header, one row, the endpoint, the reload and the secrets line:\n%s", out)
 	}
+	lines = lines[:4]
 	if !strings.HasSuffix(lines[2], ": endpoint up") || !strings.HasPrefix(lines[2], "http://127.0.0.1:") {
 		t.Errorf("endpoint line = %q", lines[2])
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/sealed"
 )
 
 // Pipeline is one pipeline as the status API, the page and `connectord
@@ -66,6 +67,9 @@ type PipelinesResponse struct {
 	Pipelines []Pipeline   `json:"pipelines"`
 	Reload    ReloadStatus `json:"reload"`
 	Now       time.Time    `json:"now"`
+	// SecretsAtRest says whether OAuth tokens and instance secrets are
+	// encrypted (CONNECTORD_SECRET_KEY).
+	SecretsAtRest string `json:"secrets_at_rest,omitempty"`
 }
 
 // list builds every pipeline's view: running ones, and removed ones whose
@@ -148,7 +152,11 @@ func (h *Handler) pipelines(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, PipelinesResponse{Pipelines: ps, Reload: h.reload(), Now: h.now()})
+	resp := PipelinesResponse{Pipelines: ps, Reload: h.reload(), Now: h.now()}
+	if ring, err := sealed.Default(); err == nil {
+		resp.SecretsAtRest = ring.Describe()
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (h *Handler) pipeline(w http.ResponseWriter, r *http.Request) {

@@ -23,7 +23,9 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/sealed"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // Config says where a daemon finds its pipelines and state and where it
@@ -86,6 +88,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = engine.SystemClock{}
 	}
+	ring, err := sealed.Default()
+	if err != nil {
+		return nil, err
+	}
 	built, errs := load(cfg)
 	if len(errs) > 0 {
 		return nil, errs
@@ -94,6 +100,11 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		closeAll(built)
 		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
+	}
+	if err := reseal(ctx, st, cfg, ring); err != nil {
+		closeAll(built)
+		st.Close()
+		return nil, err
 	}
 	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
 	d.runtime = runner.NewRuntime(runner.Options{
@@ -131,6 +142,27 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
 	return d, nil
+}
+
+// reseal encrypts secrets at rest written before the key was set, or
+// with a previous key, so a rotation completes at the first start with the
+// new key.
+func reseal(ctx context.Context, st store.Store, cfg Config, ring *sealed.Keyring) error {
+	if !ring.Enabled() {
+		return nil
+	}
+	n, err := intercom.ResealTokens(ctx, st, ring)
+	if err != nil {
+		return fmt.Errorf("sealing stored tokens: %w", err)
+	}
+	rewrote, err := soc.ResealSecrets(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("sealing instance secrets: %w", err)
+	}
+	if n > 0 || rewrote {
+		cfg.Logger.Info("secrets at rest sealed with the current key", "tokens", n, "secrets_file", rewrote)
+	}
+	return nil
 }
 
 func load(cfg Config) ([]*runner.Built, config.Errors) {
