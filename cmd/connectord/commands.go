@@ -113,9 +113,14 @@ func pipelineEnv() []string {
 	files, _ := fs.Glob(pipelines.FS, "*.yaml")
 	for _, f := range files {
 		b, _ := fs.ReadFile(pipelines.FS, f)
-		for _, m := range varRef.FindAllStringSubmatch(string(b), -1) {
-			if !slices.Contains(names, m[1]) {
-				names = append(names, m[1])
+		for line := range strings.Lines(string(b)) {
+			if i := strings.Index(line, "#"); i == 0 || i > 0 && line[i-1] == ' ' {
+				line = line[:i] // a comment (the shipped files quote no "#")
+			}
+			for _, m := range varRef.FindAllStringSubmatch(line, -1) {
+				if !slices.Contains(names, m[1]) {
+					names = append(names, m[1])
+				}
 			}
 		}
 	}
