@@ -98,12 +98,6 @@ type PolicySink interface {
 	Policy() Policy
 }
 
-// Closer is implemented by components that hold resources (connections,
-// files) to release when their pipeline generation stops.
-type Closer interface {
-	Close() error
-}
-
 // Policy is how the engine schedules deliveries for one sink.
 type Policy struct {
 	// MaxInFlight is the number of concurrent Deliver calls.

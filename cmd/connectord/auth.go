@@ -16,6 +16,9 @@ import (
 // authCmd is `connectord auth intercom`: the OAuth authorisation-code flow,
 // storing the token for pipelines to use with token_ref.
 func authCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"intercom", "--help"}
+	}
 	if len(args) == 0 || args[0] != "intercom" {
 		fmt.Fprintln(stderr, "usage: connectord auth intercom --client-id ID --client-secret-env VAR --name NAME [--data DIR] [--port N] [--pipeline P,…] [--authorize-url URL] [--token-url URL]")
 		return exitUsage
@@ -30,7 +33,7 @@ func authCmd(args []string, stdout, stderr io.Writer) int {
 	authorizeURL := fs.String("authorize-url", soc.DefaultAuthorizeURL, "Intercom's authorize page")
 	tokenURL := fs.String("token-url", soc.DefaultTokenURL, "Intercom's token endpoint")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser")
-	if code, ok := parse(fs, args[1:]); !ok {
+	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
 	var missing []string

@@ -6,18 +6,22 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
+	"github.com/connectord/connectord/pipelines"
 )
 
 // The demo's fixed credentials: the shipped pipelines default to them.
@@ -25,6 +29,8 @@ const (
 	demoToken        = "demo-token"
 	demoClientSecret = "demo-client-secret"
 	demoSignatureKey = "demo-signature-key"
+	demoUserSecret   = "demo-user-secret"
+	demoOrgSecret    = "demo-org-secret"
 )
 
 // demoCmd runs the whole job in one process: the Intercom simulator, the
@@ -32,18 +38,27 @@ const (
 // callback's signature and prints one line per event.
 func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("demo", stderr)
-	dir := fs.String("config", "./pipelines", "directory of pipeline files (edit them while the demo runs)")
+	dir := fs.String("config", "./pipelines", "directory of pipeline files (edit them while the demo runs); default ./pipelines if it exists, else the shipped ones")
 	data := fs.String("data", "", "store directory (default: a temporary one, removed at exit)")
 	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin listener: status page, metrics (127.0.0.1:0 picks a free port)")
 	every := fs.Duration("every", time.Second, "pause between simulated Intercom changes")
 	poll := fs.String("poll", "5s", "poller refresh_interval in the demo")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
 	level := fs.String("log-level", "warn", "connectord's log level")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	tuneGC()
 	out := &lockedWriter{w: stdout}
+	if !flagSet(fs, "config") && !isDir(*dir) {
+		tmp, err := extractShipped()
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord demo:", err)
+			return exitInvalid
+		}
+		defer os.RemoveAll(filepath.Dir(tmp))
+		*dir = tmp
+	}
 	logger, err := newLogger(stderr, *level, "text")
 	if err != nil {
 		fmt.Fprintln(stderr, "connectord demo:", err)
@@ -103,6 +118,12 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	d, err := daemon.Start(ctx, daemon.Config{
 		ConfigDir: *dir, DataDir: *data, Listen: "127.0.0.1:0", Admin: *adminAddr, Logger: logger,
 		DrainTimeout: 2 * time.Second,
+		// The /instances API and the console's "Connect Intercom" use the
+		// simulator's OAuth endpoints.
+		Instances: soc.APIConfig{
+			UserSecret: demoUserSecret, OrgSecret: demoOrgSecret,
+			TokenURL: overrides["INTERCOM_API"] + intercomsim.TokenPath, AuthorizeURL: overrides["INTERCOM_API"] + intercomsim.AuthorizePath,
+		},
 		Env: func(name string) (string, bool) {
 			if v, ok := overrides[name]; ok {
 				return v, true
@@ -123,7 +144,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(out, "connectord demo: %d pipelines from %s, Intercom simulator at %s, callbacks verified at %s\n",
 		len(d.Runtime().Status()), *dir, overrides["INTERCOM_API"], overrides["CALLBACK_URL"])
 	if a := d.AdminAddr(); a != "" {
-		fmt.Fprintf(out, "status page: http://%s/   metrics: http://%s/metrics\n", a, a)
+		fmt.Fprintf(out, "status page: http://%s/   metrics: http://%s/metrics   instance console: http://%s/console\n", a, a, a)
+		fmt.Fprintf(out, "SAP Open Connectors API: POST http://%s%sinstances with -H 'authorization: User %s, Organization %s'\n", a, soc.APIPrefix, demoUserSecret, demoOrgSecret)
 	}
 	fmt.Fprintf(out, "a change every %s (webhook to %s), polls every %s; edit %s/*.yaml and save to see a hot reload; Ctrl-C stops\n\n", *every, orNone(webhookURL), *poll, *dir)
 	fmt.Fprintf(out, "%-8s  %-24s %-8s %-34s %-22s %s\n", "TIME", "PIPELINE", "TYPE", "OBJECT", "EVENT ID", "SIGNATURE")
@@ -151,6 +173,34 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// extractShipped copies the shipped pipelines, built into the binary, into
+// a new temporary directory and returns its pipelines/ folder: an installed
+// connectord has no ./pipelines, and hot reload needs real files to edit.
+func extractShipped() (string, error) {
+	root, err := os.MkdirTemp("", "connectord-demo-pipelines-*")
+	if err != nil {
+		return "", fmt.Errorf("a directory for the shipped pipelines: %w", err)
+	}
+	dir := filepath.Join(root, "pipelines")
+	if err := os.CopyFS(dir, pipelines.FS); err != nil {
+		os.RemoveAll(root)
+		return "", fmt.Errorf("copying the shipped pipelines to %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+// flagSet says whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 func orNone(s string) string {

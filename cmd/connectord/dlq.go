@@ -34,24 +34,13 @@ func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store
 	return l.Store.DeadLetter(ctx, pipeline, seq)
 }
 
-const dlqUsage = `usage: connectord dlq <list|show|replay|purge|purge-queue> --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]
-
-  list         dead letters with their last status and error (of every
-               pipeline without --pipeline)
-  show         one dead letter in full (--id N)
-  replay       put dead letters back on the queue; they keep their eventId and
-               are signed with the current keys when delivered (--id ID | --all)
-  purge        delete dead letters for good (--id ID | --all)
-  purge-queue  delete the queued events of a pipeline removed from the config
-               (they stay on disk, listed as "removed" in status, until then)
-
---id takes a dead letter's number or an eventId, and may repeat. With --admin
-the command goes through that daemon's admin API (no local --data needed);
-without it, it opens the store in --data, or, if a running daemon holds it,
-goes through the daemon at 127.0.0.1:9090. An unknown pipeline is an error.
-`
+const dlqUsage = "usage: connectord dlq list|show|replay|purge|purge-queue [--pipeline P] [--id ID ... | --all] [--data DIR] [--admin ADDR]\n" +
+	"Run 'connectord help dlq' for the actions, flags, environment and an example.\n"
 
 func dlqCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"list", "--help"} // the actions share their flags
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, dlqUsage)
 		return exitUsage
@@ -65,7 +54,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ids multiFlag
 	fs.Var(&ids, "id", "dead letter number or eventId (repeatable)")
-	if code, ok := parse(fs, args[1:]); !ok {
+	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
 	if *pipeline == "" && op != "list" {

@@ -21,24 +21,25 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 	prefix := fs.String("name-prefix", "", "prefix for the pipeline names, file name and variables")
 	tokenEnv := fs.Bool("token-env", false, "read the Intercom token from ${<NAME>_INTERCOM_TOKEN} instead of a stored token (token_ref)")
 	force := fs.Bool("force", false, "overwrite an existing file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: connectord import FILE.json [--out DIR] [--name-prefix P] [--token-env] [--force]")
-		fs.PrintDefaults()
-	}
 	file, rest := splitPositional(args)
 	if file == "" && len(rest) > 0 {
 		if err := fs.Parse(rest); err != nil {
-			return parseExit(err)
+			if errors.Is(err, flag.ErrHelp) {
+				printHelp(stdout, fs)
+				return exitOK
+			}
+			usageHint(fs)
+			return exitUsage
 		}
 		if fs.NArg() == 1 {
 			file, rest = fs.Arg(0), nil
 		}
 	}
-	if code, ok := parse(fs, rest); !ok {
+	if code, ok := parse(fs, stdout, rest); !ok {
 		return code
 	}
 	if file == "" {
-		fs.Usage()
+		usageHint(fs)
 		return exitUsage
 	}
 	body, err := os.ReadFile(file)
@@ -71,6 +72,11 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "connectord import:", err)
 		return exitInvalid
 	}
+	// The temporary file is written beside dest, so --out must exist first.
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "connectord import: --out %s: %v\n", *out, err)
+		return exitInvalid
+	}
 	if err := soc.WriteFileAtomic(dest, plan.YAML, 0o644); err != nil {
 		fmt.Fprintln(stderr, "connectord import:", err)
 		return exitInvalid
@@ -81,6 +87,13 @@ func importCmd(args []string, stdout, stderr io.Writer) int {
 
 func printImported(w io.Writer, dest string, req *soc.Request, plan *soc.Plan) {
 	fmt.Fprintf(w, "wrote %s: %s\n", dest, strings.Join(plan.Pipelines, ", "))
+	if plan.Webhook != "" {
+		pub, _ := os.LookupEnv(soc.EnvPublicURL)
+		fmt.Fprintf(w, "webhook URL (paste it into the Intercom app's Webhooks page): %s%s\n", soc.PublicBase(pub, ""), plan.Webhook)
+		if pub == "" {
+			fmt.Fprintf(w, "  (set %s to the address Intercom reaches --listen at)\n", soc.EnvPublicURL)
+		}
+	}
 	if len(plan.Env) > 0 || len(plan.Polling) > 0 && plan.TokenRef == "" {
 		fmt.Fprintln(w, "set these environment variables before connectord run:")
 		for _, e := range plan.Env {
@@ -92,14 +105,6 @@ func printImported(w io.Writer, dest string, req *soc.Request, plan *soc.Plan) {
 		fmt.Fprintf(w, "  connectord auth intercom --client-id %s --client-secret-env %s_INTERCOM_CLIENT_SECRET --name %s --pipeline %s\n",
 			orPlaceholder(req.Config.ClientID, "<oauth.api.key>"), soc.EnvPrefix(plan.Base), plan.TokenRef, strings.Join(plan.Polling, ","))
 	}
-}
-
-// parseExit is the exit code for a flag parse error.
-func parseExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitUsage
 }
 
 func orPlaceholder(s, placeholder string) string {

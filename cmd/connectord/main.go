@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/connectord/connectord/engine/version"
 )
 
 // Exit codes, as in CONTRACT.md.
@@ -17,53 +19,63 @@ const (
 	exitUsage   = 2
 )
 
-type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
-}
-
-func commands() []command {
-	return []command{
-		{"demo", "run the shipped pipelines against a built-in Intercom simulator", demoCmd},
-		{"run", "run every pipeline in --config", runCmd},
-		{"validate", "check pipeline files; print every error as FILE:LINE:COL", validateCmd},
-		{"test", "run golden-file pipeline tests", testCmd},
-		{"status", "show the running daemon's pipelines (from --admin)", statusCmd},
-		{"dlq", "list, show, replay or purge dead letters", dlqCmd},
-		{"simulate", "serve a simulated Intercom API (simulate intercom)", simulateCmd},
-		{"import", "convert an SAP Open Connectors instance (JSON) into a pipelines file", importCmd},
-		{"auth", "run the Intercom OAuth flow and store the token (auth intercom)", authCmd},
-		{"version", "print the version", versionCmd},
-	}
-}
-
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "help":
+		return helpCmd(args[1:], stdout, stderr)
+	case "--version", "-version", "-v":
+		fmt.Fprintln(stdout, version.Long())
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
+	if c, ok := lookup(args[0]); ok {
+		return c.run(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "connectord: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return exitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: connectord <command> [flags]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+// helpCmd is `connectord help [COMMAND]`: the same text as COMMAND --help.
+func helpCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
 	}
-	fmt.Fprintln(w, "\nRun 'connectord <command> -h' for a command's flags.")
+	c, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "connectord help: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	return c.run([]string{"--help"}, stdout, stderr)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "connectord: event-sync pipelines for SaaS APIs (Intercom), one binary, YAML that hot-reloads.")
+	fmt.Fprintln(w, "\nusage: connectord <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'connectord help <command>' (or <command> --help) for its flags, environment and an example;")
+	fmt.Fprintln(w, "'connectord --version' prints the version.")
 }

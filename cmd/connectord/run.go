@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -13,12 +14,13 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine/config"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", stderr)
-	dir := fs.String("config", "./pipelines", "directory of pipeline files")
+	dir := fs.String("config", "./pipelines", "directory of pipeline files, or one file")
 	listen := fs.String("listen", "127.0.0.1:8080", "webhook listener address")
 	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin listener address (metrics, health, status)")
 	data := fs.String("data", "./data", "directory of the embedded store")
@@ -26,7 +28,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
 	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	logger, err := newLogger(stderr, *level, *format)
@@ -70,6 +72,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 
+	warnSimulatorDefaults(logger, *dir, soc.WithSecrets(*data, os.LookupEnv))
+
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	if *watch {
@@ -96,6 +100,27 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return exitOK
+}
+
+// warnSimulatorDefaults logs, loudly, every pipeline value that came from a
+// default meant for `connectord demo`: a forgotten variable would otherwise
+// leave a production daemon polling the simulator's address or signing with
+// a published key.
+func warnSimulatorDefaults(logger *slog.Logger, dir string, env config.Env) {
+	specs, errs := config.Load(dir, env)
+	if len(errs) > 0 {
+		return // Start loaded the same files; a change since is the watcher's
+	}
+	if len(specs) == 0 {
+		logger.Warn("no pipelines in the config directory yet; add files and they start", "config", dir)
+	}
+	found := simulatorDefaults(specs)
+	for _, f := range found {
+		logger.Warn("SIMULATOR DEFAULT: set "+f.Var+" for a real workspace", "pipelines", f.Pipelines, "variable", f.Var, "at", f.Pos.String(), "why", f.Why)
+	}
+	if len(found) > 0 {
+		logger.Warn(fmt.Sprintf("%d pipeline value(s) come from defaults meant for the demo simulator; `connectord validate --strict` lists them", len(found)))
+	}
 }
 
 // tuneGC trades memory for CPU: the daemon's live heap is small (tens of

@@ -31,7 +31,9 @@ type simOptions struct {
 // startSimulator serves a populated fake Intercom on ln and, if every > 0,
 // trickles changes (and signed webhooks) until ctx ends.
 func startSimulator(ctx context.Context, ln net.Listener, o simOptions, onChange func(intercomsim.Change, int, error)) (*intercomsim.Server, error) {
-	sim := intercomsim.New(intercomsim.Options{Token: o.token, Seed: o.seed, RateLimit: o.rateLimit})
+	// The simulator's OAuth token endpoint exchanges any code for the token,
+	// so SAP Open Connectors' curl examples work as written.
+	sim := intercomsim.New(intercomsim.Options{Token: o.token, Seed: o.seed, RateLimit: o.rateLimit, AcceptAnyCode: true})
 	now := time.Now()
 	sim.Populate(intercomsim.Conversations, o.records, now.Add(-30*24*time.Hour), now.Add(-time.Hour))
 	sim.Populate(intercomsim.Contacts, o.records/2, now.Add(-30*24*time.Hour), now.Add(-time.Hour))
@@ -53,6 +55,9 @@ func startSimulator(ctx context.Context, ln net.Listener, o simOptions, onChange
 }
 
 func simulateCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"intercom", "--help"}
+	}
 	if len(args) == 0 || args[0] != "intercom" {
 		fmt.Fprintln(stderr, "usage: connectord simulate intercom [flags]   (Intercom is the only vendor simulated)")
 		return exitUsage
@@ -69,7 +74,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.failStatus, "fail-status", 500, "status for injected failures: 500 or 429")
 	fs.IntVar(&o.rateLimit, "rate-limit", 0, "requests allowed per 10s window before 429 (0: unlimited)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for reproducible data")
-	if code, ok := parse(fs, args[1:]); !ok {
+	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -22,7 +22,7 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("admin", "127.0.0.1:9090", "the daemon's admin address (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the status API's JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the daemon")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	base := *addr
@@ -82,13 +82,18 @@ func fetchStatus(base, token string, timeout time.Duration) ([]byte, error) {
 	return body, nil
 }
 
+// maxErrorShown bounds LAST ERROR in the table; --json has it whole.
+const maxErrorShown = 400
+
 func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tGEN\tQUEUED\tOLDEST\tDEAD\tDELIVERED/MIN\tLAG\tLAST ERROR")
+	// UP is how long the pipeline has run its current config: a reload that
+	// changes it starts the count again (the generation number is in --json).
+	fmt.Fprintln(tw, "NAME\tSTATE\tUP\tQUEUED\tOLDEST\tDEAD\tDELIVERED/MIN\tLAG\tLAST ERROR")
 	for _, p := range resp.Pipelines {
-		gen, oldest, lag, lastErr := "-", "-", "-", "-"
-		if p.Generation > 0 {
-			gen = fmt.Sprint(p.Generation)
+		up, oldest, lag, lastErr := "-", "-", "-", "-"
+		if !p.Started.IsZero() && !resp.Now.IsZero() {
+			up = admin.HumanDuration(resp.Now.Sub(p.Started))
 		}
 		if p.Queued > 0 {
 			oldest = admin.HumanDuration(seconds(p.OldestAgeSeconds))
@@ -97,12 +102,19 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 			lag = admin.HumanDuration(seconds(*p.LagSeconds))
 		}
 		if p.LastError != "" {
-			lastErr = admin.Truncate(p.LastError, 60)
+			lastErr = admin.Truncate(shortError(p), maxErrorShown)
+		} else if p.State == admin.StatePaused && p.StateDetail != "" {
+			lastErr = admin.Truncate(p.StateDetail, maxErrorShown)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\t%s\n",
-			p.Name, p.State, gen, p.Queued, oldest, p.DeadLetters, p.Rates.DeliveredPerMinute, lag, lastErr)
+			p.Name, p.State, up, p.Queued, oldest, p.DeadLetters, p.Rates.DeliveredPerMinute, lag, lastErr)
 	}
 	tw.Flush()
+	for _, p := range resp.Pipelines {
+		if p.WebhookURL != "" {
+			fmt.Fprintf(w, "webhook URL of %s (paste it into the Intercom app's Webhooks page): %s\n", p.Name, p.WebhookURL)
+		}
+	}
 	if len(resp.Pipelines) == 0 {
 		fmt.Fprintln(w, "(no pipelines)")
 	}
@@ -122,6 +134,17 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 	if resp.SecretsAtRest != "" {
 		fmt.Fprintln(w, "secrets at rest: "+resp.SecretsAtRest)
 	}
+}
+
+// shortError drops what the row already says from a pipeline's last
+// error: `source: intercom_poller in pipeline "X" (conversations): …`
+// becomes `intercom_poller (conversations): …`.
+func shortError(p admin.Pipeline) string {
+	e := strings.ReplaceAll(p.LastError, fmt.Sprintf(" in pipeline %q", p.Name), "")
+	if p.Source != "" {
+		e = strings.Replace(e, "source: "+p.Source, p.Source, 1)
+	}
+	return e
 }
 
 func reloadSummary(r admin.ReloadStatus, now time.Time) string {

@@ -72,12 +72,12 @@ func TestStatusCommandTable(t *testing.T) {
 	}
 	lines = append(lines[:2], lines[3])
 	header := strings.Fields(lines[0])
-	if strings.Join(header, " ") != "NAME STATE GEN QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST ERROR" {
+	if strings.Join(header, " ") != "NAME STATE UP QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST ERROR" {
 		t.Errorf("header = %q", lines[0])
 	}
 	row := strings.Fields(lines[1])
-	// NAME STATE GEN QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST-ERROR...
-	if len(row) < 9 || row[0] != "orders" || row[1] != "running" || row[2] != "1" || row[3] != "0" ||
+	// NAME STATE UP QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST-ERROR...
+	if len(row) < 9 || row[0] != "orders" || row[1] != "running" || !strings.HasSuffix(row[2], "s") || row[3] != "0" ||
 		row[4] != "-" || row[5] != "2" || row[6] != "0.0" || row[7] != "-" || !strings.Contains(lines[1], "HTTP 400") {
 		t.Errorf("row = %q", lines[1])
 	}
@@ -141,5 +141,25 @@ func TestStatusCommandUnreachable(t *testing.T) {
 	}
 	if code, _, _ := runStatus("--bogus"); code != exitUsage {
 		t.Errorf("unknown flag: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestStatusLastError: the table shows the error whole (up to a bound),
+// without repeating the pipeline's name or the source's role.
+func TestStatusLastError(t *testing.T) {
+	long := "GET /conversations: 401 Unauthorized: the access token is invalid or was revoked; check INTERCOM_TOKEN or run connectord auth; next poll in 15m0s"
+	now := time.Now()
+	resp := admin.PipelinesResponse{Now: now, Pipelines: []admin.Pipeline{{
+		Name: "intercom-conversations", State: "degraded", Source: "intercom_poller", Started: now.Add(-90 * time.Second),
+		LastError: `source: intercom_poller in pipeline "intercom-conversations" (conversations): ` + long,
+	}}}
+	var b bytes.Buffer
+	printStatus(&b, resp)
+	row := strings.Split(b.String(), "\n")[1]
+	if want := "intercom_poller (conversations): " + long; !strings.HasSuffix(row, want) {
+		t.Errorf("row = %q\nwant it to end with %q", row, want)
+	}
+	if f := strings.Fields(row); f[2] != "1m30s" {
+		t.Errorf("UP = %q, want 1m30s", f[2])
 	}
 }

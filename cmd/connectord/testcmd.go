@@ -16,7 +16,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	update := fs.Bool("update", false, "rewrite expected.http files from the actual output")
 	run := fs.String("run", "", "run only cases whose pipeline/case matches this regular expression")
 	verbose := fs.Bool("v", false, "explain: print each transform stage's output for every event")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	opts := goldentest.Options{ConfigDir: *dir, TestdataDir: *testdata, Update: *update}
@@ -54,7 +54,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(results)-failed, failed)
 	if failed > 0 || len(results) == 0 {
 		if len(results) == 0 {
-			fmt.Fprintln(stderr, "connectord test: no cases found")
+			fmt.Fprintf(stderr, "connectord test: no cases under %s for the pipelines in %s\n", *testdata, *dir)
 		}
 		return exitInvalid
 	}

@@ -15,6 +15,9 @@ import (
 type scalarNote struct {
 	fromEnv bool
 	indent  int
+	// defaulted names the variables whose ${VAR:-default} default was used
+	// in the value (comma-separated), for Pipeline.Defaults.
+	defaulted string
 }
 
 // notes maps nodes to their scalarNote. Decode is called with a bare

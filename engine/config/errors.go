@@ -30,16 +30,35 @@ func Errorf(pos Position, format string, args ...any) *Error {
 // Errors is every error found in a load; validate reports them all.
 type Errors []*Error
 
-// Error joins the errors, one per line, in file order. It sorts a copy, so
-// it is safe to call concurrently.
+// Error joins the errors, one per line, in file order, each distinct line
+// once (see Unique). It sorts a copy, so it is safe to call concurrently.
 func (es Errors) Error() string {
-	sorted := slices.Clone(es)
-	sorted.Sort()
-	lines := make([]string, len(sorted))
-	for i, e := range sorted {
+	u := es.Unique()
+	lines := make([]string, len(u))
+	for i, e := range u {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Unique returns a sorted copy of es with repeats of the same message at
+// the same position left out. A mistake inside a YAML anchor is decoded
+// once for each alias that uses it (every pipeline sharing `http:
+// *callback`), yet it is one mistake, written once.
+func (es Errors) Unique() Errors {
+	sorted := slices.Clone(es)
+	sorted.Sort()
+	out := sorted[:0]
+	seen := make(map[string]bool, len(sorted))
+	for _, e := range sorted {
+		line := e.Error()
+		if seen[line] {
+			continue
+		}
+		seen[line] = true
+		out = append(out, e)
+	}
+	return out
 }
 
 // Unwrap exposes each error to errors.Is and errors.As.

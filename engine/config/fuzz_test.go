@@ -14,7 +14,7 @@ const fuzzSecret = "Fuzz-Secret-Value"
 // FuzzLoad loads arbitrary files and decodes their components into the
 // sample structs and generically. Nothing may panic, every error must point
 // into the file, and no error may show an environment value. The seeds are
-// every file under testdata/config, so plain go test runs them.
+// every file under testdata/cases, so plain go test runs them.
 func FuzzLoad(f *testing.F) {
 	err := filepath.WalkDir(casesDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

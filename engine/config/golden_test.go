@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/config")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/cases")
 
 const casesDir = "testdata/cases"
 
@@ -33,7 +33,7 @@ func mapEnv(m map[string]string) Env {
 	}
 }
 
-// TestGolden loads each case under testdata/config: <case>.bad.yaml (or a
+// TestGolden loads each case under testdata/cases: <case>.bad.yaml (or a
 // <case>.bad directory) must fail with exactly <case>.bad.txt, and
 // <case>.good.yaml (or directory) must load into <case>.good.json. Options
 // are decoded into the sample structs, so option errors count for bad cases.

@@ -44,6 +44,7 @@ func (ip *interpolator) scalar(n *yaml.Node) {
 		return
 	}
 	var b strings.Builder
+	var defaulted []string
 	fromEnv, failed := false, false
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], "${")
@@ -69,6 +70,9 @@ func (ip *interpolator) scalar(n *yaml.Node) {
 		}
 		b.WriteString(value)
 		fromEnv = fromEnv || env
+		if name, ok := defaultUsed(s[j:end], env); ok {
+			defaulted = append(defaulted, name)
+		}
 		i = end
 	}
 	if failed {
@@ -80,11 +84,26 @@ func (ip *interpolator) scalar(n *yaml.Node) {
 		n.Tag = ""
 		n.Tag = n.ShortTag()
 	}
-	if fromEnv {
+	if fromEnv || len(defaulted) > 0 {
 		note := noteOf(n)
-		note.fromEnv = true
+		note.fromEnv = note.fromEnv || fromEnv
+		note.defaulted = strings.Join(defaulted, ",")
 		setNote(n, note)
 	}
+}
+
+// defaultUsed reports the variable of ref, a "${NAME:-default}" just
+// substituted, when the value came from its default rather than from the
+// environment.
+func defaultUsed(ref string, fromEnv bool) (string, bool) {
+	if fromEnv || !strings.HasPrefix(ref, "${") {
+		return "", false
+	}
+	name, _, hasDefault := strings.Cut(strings.TrimSuffix(ref[2:], "}"), ":-")
+	if !hasDefault || isPollerPlaceholder(name) {
+		return "", false
+	}
+	return name, true
 }
 
 // reference reads the ${...} starting at s[start]. It returns the value,

@@ -17,8 +17,12 @@ type Env func(name string) (string, bool)
 // order, and returns all pipelines, or every error found in all files.
 // Names must be unique across dir; a duplicate names both places. Hidden
 // files (".x.yaml", Emacs' ".#x.yaml") and other editor leftovers ("x.yaml~",
-// ".x.yaml.swp") are ignored. A nil env means os.LookupEnv.
+// ".x.yaml.swp") are ignored. A nil env means os.LookupEnv. When dir is a
+// file, Load reads that file alone, whatever its name.
 func Load(dir string, env Env) ([]Pipeline, Errors) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return LoadFile(dir, env)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, Errors{ioError(dir, "cannot read config directory", err)}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -197,5 +198,80 @@ func TestErrorsErrorDoesNotReorder(t *testing.T) {
 	}
 	if es[0].Pos.File != "b" {
 		t.Error("Error() sorted its receiver")
+	}
+}
+
+// TestLoadOneFile: --config may name a single file, whatever its suffix.
+func TestLoadOneFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.yaml":    strings.ReplaceAll(minimal, "%s", "a"),
+		"b.pipe":    strings.ReplaceAll(minimal, "%s", "b"),
+		"c.yaml":    strings.ReplaceAll(minimal, "%s", "c"),
+		"bad.yaml~": "name: [\n",
+	})
+	ps, errs := Load(filepath.Join(dir, "b.pipe"), goldenEnv)
+	if len(errs) > 0 || !slices.Equal(names(ps), []string{"b"}) {
+		t.Fatalf("got %v, %v; want [b]", names(ps), errs)
+	}
+	if ps[0].File != filepath.Join(dir, "b.pipe") {
+		t.Errorf("File = %q", ps[0].File)
+	}
+}
+
+// TestLoadRecordsDefaults: a ${VAR:-default} that took its default is
+// listed on every pipeline using it, an anchored one in each alias; a
+// variable that is set, or a poller placeholder, is not.
+func TestLoadRecordsDefaults(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"p.yaml": `pipelines:
+  - name: a
+    source: {intercom_webhook: {path: /a, client_secret: "${SECRET:-demo}"}}
+    sink:
+      http: &cb
+        url: ${CALLBACK_URL:-http://127.0.0.1:8600/events}
+        timeout: ${TIMEOUT:-10s}
+  - name: b
+    source: {intercom_poller: {url: "/x?since=${gmtDate:yyyy-MM-dd}", token: "${SET:-nope}"}}
+    sink: {http: *cb}
+`})
+	env := func(name string) (string, bool) {
+		if name == "SET" || name == "TIMEOUT" {
+			return "v", true
+		}
+		return "", false
+	}
+	ps, errs := Load(dir, env)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := func(p Pipeline) []string {
+		var out []string
+		for _, d := range p.Defaults {
+			out = append(out, fmt.Sprintf("%s=%s@%d:%d", d.Var, d.Value, d.Pos.Line, d.Pos.Col))
+		}
+		return out
+	}
+	if want := []string{"SECRET=demo@3:58", "CALLBACK_URL=http://127.0.0.1:8600/events@6:14"}; !slices.Equal(got(ps[0]), want) {
+		t.Errorf("a: got %q, want %q", got(ps[0]), want)
+	}
+	if want := []string{"CALLBACK_URL=http://127.0.0.1:8600/events@6:14"}; !slices.Equal(got(ps[1]), want) {
+		t.Errorf("b: got %q, want %q", got(ps[1]), want)
+	}
+}
+
+// TestErrorsUnique: the same message at the same place (a mistake in an
+// anchor, decoded once per alias) is printed and counted once.
+func TestErrorsUnique(t *testing.T) {
+	at := func(line int) Position { return Position{File: "p.yaml", Line: line, Col: 3} }
+	es := Errors{Errorf(at(9), "x"), Errorf(at(4), "http: unknown field"), Errorf(at(4), "http: unknown field"), Errorf(at(4), "other")}
+	if got, want := es.Error(), "p.yaml:4:3: http: unknown field\np.yaml:4:3: other\np.yaml:9:3: x"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if n := len(es.Unique()); n != 3 {
+		t.Errorf("Unique: %d errors, want 3", n)
+	}
+	if len(es) != 4 {
+		t.Error("Unique changed its receiver")
 	}
 }

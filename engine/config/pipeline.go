@@ -111,7 +111,25 @@ func (fp *fileParser) pipeline(n *yaml.Node, atRoot bool) Pipeline {
 	if hasSource && hasSink {
 		p.Hash = pipelineHash(&p)
 	}
+	p.Defaults = fp.defaults(n)
 	return p
+}
+
+// defaults lists the values under n that took a ${VAR:-default} default.
+// An anchor's value appears in each pipeline that uses it: the resolved
+// copies keep their notes and positions.
+func (fp *fileParser) defaults(n *yaml.Node) []Default {
+	var out []Default
+	walkScalars(n, func(s *yaml.Node) {
+		names := noteOf(s).defaulted
+		if names == "" {
+			return
+		}
+		for name := range strings.SplitSeq(names, ",") {
+			out = append(out, Default{Var: name, Value: s.Value, Pos: NodePos(fp.file, s)})
+		}
+	})
+	return out
 }
 
 // name checks a pipeline name; it returns "" for an invalid one.

@@ -23,6 +23,17 @@ type Pipeline struct {
 	// and merge keys; the engine adds referenced files such as jq_file).
 	// Reload leaves a pipeline alone while its hash is unchanged.
 	Hash string
+	// Defaults lists every ${VAR:-default} in the pipeline whose default
+	// was used because VAR was unset or empty, in file order: what an
+	// operator forgot to set, when the defaults are a demo's.
+	Defaults []Default
+}
+
+// Default is one ${VAR:-default} that took its default.
+type Default struct {
+	Var   string   // the variable's name
+	Value string   // the whole scalar's value after interpolation
+	Pos   Position // the scalar
 }
 
 // Component is one source, transform or sink: `kind: {options}`.

@@ -107,7 +107,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 			rec.NextAttempt = now.Add(delay)
 			b.Update(d.name, rec)
 			res.outcome = outcomeRetry
-			d.logger.Info("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
+			d.logger.Warn("delivery failed, will retry", "id", rec.ID, "attempt", rec.Attempts, "retry_in", delay.Round(time.Millisecond), "error", de.Error())
 		} else {
 			b.DeadLetter(d.name, store.DeadLetter{
 				Record: store.Record{Seq: rec.Seq, ID: rec.ID, Key: rec.Key, Body: rec.Body, Stored: rec.Stored, Attempts: rec.Attempts, LastError: rec.LastError},

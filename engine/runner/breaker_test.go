@@ -59,7 +59,10 @@ func TestBreakerOutage(t *testing.T) {
 	sink := newScriptSink(recv.fail)
 	rt := runner.NewRuntime(runner.Options{Store: st, Breaker: runner.Breaker{TripAfter: 5, ProbeInitial: time.Millisecond, ProbeMax: 5 * time.Millisecond}})
 	defer rt.Shutdown(context.Background())
-	rt.Apply(context.Background(), []*runner.Built{built("p", "h", src, sink, fastPolicy(3, 16))})
+	// Attempts before the trip count (with millisecond retries an event may
+	// fail a few times before the fifth failure trips the breaker), so the
+	// budget is 10: the 30 probes below are more than that.
+	rt.Apply(context.Background(), []*runner.Built{built("p", "h", src, sink, fastPolicy(10, 16))})
 
 	const n, keys = 2000, 50
 	for i := 0; i < n; i += 200 {
@@ -71,10 +74,27 @@ func TestBreakerOutage(t *testing.T) {
 	}
 	waitFor(t, "endpoint down", func() bool { return endpointState(rt) == "down" })
 	tripped := recv.downCalls.Load()
-	// Probes only: far more of them than any event's MaxAttempts (3).
+	// Probes only: more of them than any event's MaxAttempts (10).
 	waitFor(t, "30 probes", func() bool { return recv.downCalls.Load() >= tripped+30 })
 	if s, _ := st.Stats(context.Background(), "p"); s.DeadLetters != 0 || s.Queued != n {
 		t.Fatalf("while down: %+v, want all %d queued and no dead letters (probes must not count)", s, n)
+	}
+	// The stored attempt counts stand still while probes fail.
+	attempts := func() int {
+		recs, err := st.Pending(context.Background(), "p", 0, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0
+		for _, r := range recs {
+			sum += r.Attempts
+		}
+		return sum
+	}
+	before, probes := attempts(), recv.downCalls.Load()
+	waitFor(t, "30 more probes", func() bool { return recv.downCalls.Load() >= probes+30 })
+	if after := attempts(); after != before {
+		t.Fatalf("stored attempts went from %d to %d while only probes ran", before, after)
 	}
 	ps := rt.Status()[0]
 	if ps.Endpoint.State != "down" || ps.Endpoint.LastError == "" || ps.Endpoint.Trips != 1 {

@@ -272,7 +272,7 @@ func closeComponents(b *Built) {
 	}
 	cs = append(cs, b.Sink)
 	for _, c := range cs {
-		if cl, ok := c.(engine.Closer); ok {
+		if cl, ok := c.(io.Closer); ok {
 			_ = cl.Close()
 		}
 	}

@@ -44,11 +44,11 @@ type request struct {
 	Sign *signSpec `json:"sign"`
 }
 
+// signSpec asks the pipeline's source to sign the request (TestSigner) in
+// its own scheme.
 type signSpec struct {
-	Scheme string `json:"scheme"` // intercom | standard | hmac_sha256
 	Secret string `json:"secret"`
-	Header string `json:"header"` // hmac_sha256 only
-	ID     string `json:"id"`     // standard only: webhook-id
+	ID     string `json:"id"` // Standard Webhooks only: webhook-id (default: from the body)
 }
 
 // response is one recorded API response of responses.json.

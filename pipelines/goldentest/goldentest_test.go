@@ -11,6 +11,7 @@ import (
 	"github.com/connectord/connectord/pipelines/goldentest"
 	_ "github.com/connectord/connectord/sinks/httpsink"
 	_ "github.com/connectord/connectord/sources/intercomwebhook"
+	_ "github.com/connectord/connectord/sources/webhook"
 	_ "github.com/connectord/connectord/transforms/jq"
 )
 
@@ -43,8 +44,8 @@ func setup(t *testing.T) (config, testdata string) {
 	write(filepath.Join(config, "hooks.yaml"), pipeline)
 	write(filepath.Join(caseDir, "case.yaml"), "now: 2024-06-27T12:00:00Z\nenv: {RECEIVER: \"${TEST_RECEIVER}\"}\n")
 	write(filepath.Join(caseDir, "request.json"), `[
-  {"body": {"id": "n1", "n": 1}, "sign": {"scheme": "intercom", "secret": "s"}},
-  {"body": {"id": "n2", "fail": true}, "sign": {"scheme": "intercom", "secret": "s"}},
+  {"body": {"id": "n1", "n": 1}, "sign": {"secret": "s"}},
+  {"body": {"id": "n2", "fail": true}, "sign": {"secret": "s"}},
   {"body": {"id": "n3", "n": 3}, "headers": {"X-Hub-Signature": "sha1=00"}}
 ]`)
 	return config, testdata
@@ -125,5 +126,53 @@ func TestRunnerRunFilterAndExplain(t *testing.T) {
 	res, _ = goldentest.Run(context.Background(), goldentest.Options{ConfigDir: config, TestdataDir: testdata, Run: regexp.MustCompile("^nothing$")})
 	if len(res) != 0 {
 		t.Errorf("--run matched %d cases, want 0", len(res))
+	}
+}
+
+// Every webhook source signs its own "sign" requests (goldentest.TestSigner)
+// in the scheme its pipeline configures: the runner knows none of them. A
+// request signed with another secret is refused, so the signature is real.
+func TestSourcesSignTheirOwnRequests(t *testing.T) {
+	for name, src := range map[string]string{
+		"standard":    `webhook: {path: /in, verify: standard, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`,
+		"hmac_sha256": `webhook: {path: /in, verify: hmac_sha256, header: X-Signature, secret: "k"}`,
+		"intercom":    `intercom_webhook: {path: /in, client_secret: k}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			config, testdata := filepath.Join(root, "pipelines"), filepath.Join(root, "testdata")
+			caseDir := filepath.Join(testdata, "signed", "one")
+			for _, d := range []string{config, caseDir} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			secret := "k"
+			if name == "standard" {
+				secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+			}
+			files := map[string]string{
+				filepath.Join(config, "signed.yaml"): "name: signed\nsource:\n  " + src + "\nsink:\n  http: {url: \"${RECEIVER}/cb\"}\n",
+				filepath.Join(caseDir, "case.yaml"):  "env: {RECEIVER: \"${TEST_RECEIVER}\"}\n",
+				filepath.Join(caseDir, "request.json"): `[{"body": {"type": "notification_event", "id": "n1", "topic": "contact.user.created", "data": {"item": {"type": "contact", "id": "c1"}}}, "sign": {"secret": "` + secret + `"}},
+ {"body": {"type": "notification_event", "id": "n2", "topic": "contact.user.created", "data": {"item": {"type": "contact", "id": "c2"}}}, "sign": {"secret": "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}]`,
+			}
+			for path, s := range files {
+				if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := run(t, goldentest.Options{ConfigDir: config, TestdataDir: testdata, Update: true})
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			got, err := os.ReadFile(filepath.Join(caseDir, "expected.http"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(got), "### webhook answers\n200 401\n") {
+				t.Fatalf("want the signed request stored and the wrongly signed one refused:\n%s", got)
+			}
+		})
 	}
 }

@@ -25,6 +25,12 @@ type Options struct {
 	// URL is the callback, http or https. Its userinfo and query may hold
 	// tokens: they are sent, but never logged or put in errors.
 	URL string `yaml:"url"`
+	// Hold, instead of URL, holds delivery: the events wait in the queue
+	// until the sink gets a url, and Hold says why in status ("no callback
+	// URL: " + Hold). SAP Open Connectors instances created without
+	// event.notification.callback.url use it. Exactly one of URL and Hold
+	// is set.
+	Hold string `yaml:"hold"`
 	// Headers are extra request headers. They may not replace the headers
 	// the sink sets itself (Content-Type, User-Agent, signatures).
 	Headers map[string]string `yaml:"headers"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ func New(o Options, opts ...Option) (*Sink, error) {
 // Deliver makes one attempt to POST d.Body, signed, and classifies the
 // outcome: nil on 2xx, otherwise a *engine.DeliveryError.
 func (s *Sink) Deliver(ctx context.Context, d engine.Delivery) error {
+	if s.hold != "" {
+		return s.holdDelivery(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(d.Body))
@@ -124,7 +128,7 @@ func (s *Sink) ConnectionsOpened() uint64 { return s.opened.Load() }
 
 var (
 	_ engine.PolicySink = (*Sink)(nil)
-	_ engine.Closer     = (*Sink)(nil)
+	_ io.Closer         = (*Sink)(nil)
 )
 
 // Endpoint names the callback URL without credentials, query or fragment:

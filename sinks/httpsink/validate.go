@@ -19,6 +19,7 @@ type settings struct {
 	headers http.Header
 	scheme  string
 	keys    [][]byte // signing keys, current first; empty: unsigned
+	hold    string   // why delivery is held (no url); "" delivers
 }
 
 // reservedHeaders are set by the sink; extra headers may not replace them.
@@ -38,12 +39,19 @@ func validate(o Options) (settings, error) {
 	}
 	var s settings
 
-	u, err := parseCallbackURL(o.URL)
-	if err != nil {
-		add("url", "%v", err)
-	} else {
-		s.url = o.URL
-		s.safeURL = redactURL(u)
+	switch {
+	case o.Hold != "" && o.URL != "":
+		add("hold", "is for a sink without url: remove hold to deliver to the url")
+	case o.Hold != "":
+		s.hold = HoldPrefix + ": " + o.Hold
+	default:
+		u, err := parseCallbackURL(o.URL)
+		if err != nil {
+			add("url", "%v (or hold: <why>, to keep the events queued until there is one)", err)
+		} else {
+			s.url = o.URL
+			s.safeURL = redactURL(u)
+		}
 	}
 
 	s.headers = make(http.Header, len(o.Headers))

@@ -9,10 +9,13 @@ import (
 // TranslateHubURL turns a poller URL written for Open Connectors
 // ("/hubs/marketing/conversations?orderBy=updated_at desc") into the
 // Intercom request the poller makes ("/conversations?order=desc&sort=updated_at")
-// and its mode. Query parameters that have no Intercom equivalent (a CEQL
-// where clause) are dropped and reported in warnings. The poller applies it
-// to a url starting with /hubs/, so the seed's configuration works as
-// written; `connectord import` applies it when converting an instance.
+// and its mode. A bare resource path of a polled resource ("/hubs/crm/contacts")
+// becomes that resource's exact request from the Resources table
+// ("/contacts/search", search mode), so the API, import and the poller agree.
+// Query parameters that have no Intercom equivalent (a CEQL where clause)
+// are dropped and reported in warnings. The poller applies it to a url
+// starting with /hubs/, so the seed's configuration works as written;
+// `connectord import` applies it when converting an instance.
 func TranslateHubURL(raw string) (path, mode string, warnings []string, err error) {
 	if strings.Contains(raw, "://") {
 		return "", "", nil, fmt.Errorf("%q is an absolute URL: write the resource path (/hubs/<hub>/<resource>)", raw)
@@ -28,9 +31,15 @@ func TranslateHubURL(raw string) (path, mode string, warnings []string, err erro
 		}
 		p = "/" + resource
 	}
-	mode = "list"
+	mode = ModeList
 	if strings.HasSuffix(p, "/search") {
-		mode = "search"
+		mode = ModeSearch
+	}
+	if res, ok := LookupResource(strings.TrimPrefix(p, "/")); ok && res.Polled() && (res.Mode != ModeList || query == "") {
+		if query != "" {
+			warnings = append(warnings, fmt.Sprintf("%s are polled in %s mode (%s); the query %q is not used", res.Name, res.Mode, res.Path, query))
+		}
+		return res.Path, res.Mode, warnings, nil
 	}
 	var params []string
 	for _, kv := range strings.Split(query, "&") {

@@ -13,7 +13,11 @@ func TestTranslateHubURL(t *testing.T) {
 		{"/hubs/marketing/conversations?orderBy=updated_at desc", "/conversations?order=desc&sort=updated_at", "list", 0},
 		{"/hubs/crm/contacts/search", "/contacts/search", "search", 0},
 		{"/conversations?where=state='open'", "/conversations", "list", 1},
-		{"contacts", "/contacts", "list", 0},
+		{"contacts", "/contacts/search", "search", 0},
+		{"/hubs/crm/companies", "/companies/scroll", "scroll", 0},
+		{"/hubs/helpdesk/tickets?orderBy=updated_at desc", "/tickets/search", "search", 1},
+		{"/hubs/x/articles", "/articles", "list", 0},
+		{"/hubs/x/things", "/things", "list", 0},
 	} {
 		path, mode, warnings, err := TranslateHubURL(tc.in)
 		if err != nil || path != tc.path || mode != tc.mode || len(warnings) != tc.warnings {
@@ -35,8 +39,13 @@ func TestResources(t *testing.T) {
 	if !ok || r.Name != "contacts" || r.Mode != "search" || r.Granularity != "day" || r.Topics[0] != "contact" {
 		t.Fatalf("LookupResource(contacts) = %+v, %v", r, ok)
 	}
-	if r, ok := LookupResource("tickets"); !ok || r.Polled() {
-		t.Fatalf("tickets = %+v, %v: known, not polled by default", r, ok)
+	if r, ok := LookupResource("users"); !ok || r.Polled() {
+		t.Fatalf("users = %+v, %v: known, not polled by default", r, ok)
+	}
+	for name, mode := range map[string]string{"companies": ModeScroll, "tickets": ModeSearch, "articles": ModeList} {
+		if r, ok := LookupResource(name); !ok || r.Mode != mode {
+			t.Errorf("%s = %+v, %v; want mode %s", name, r, ok, mode)
+		}
 	}
 	for _, r := range Resources() {
 		if len(r.Topics) == 0 {

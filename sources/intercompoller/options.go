@@ -35,7 +35,8 @@ type Options struct {
 	// URL is the endpoint, relative to API (or absolute); see the package
 	// doc for defaults and placeholders.
 	URL string `yaml:"url"`
-	// Mode is list or search; the default depends on Resource and URL.
+	// Mode is list, search or scroll; the default depends on Resource and
+	// URL.
 	Mode string `yaml:"mode"`
 	// SearchGranularity is how the search API compares dates: second, or
 	// day (contacts in API 2.11). Default: day for contacts, else second.
@@ -136,6 +137,7 @@ type settings struct {
 	resource    string
 	url         urlTemplate
 	search      bool
+	scroll      bool
 	byDay       bool
 	idPath      []string
 	updated     dateField

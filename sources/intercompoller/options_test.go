@@ -116,7 +116,7 @@ func TestOptionErrorsNameTheirField(t *testing.T) {
 		}
 	}
 	o = NewOptions()
-	o.Token, o.Resource = "t", "tickets"
+	o.Token, o.Resource = "t", "notes"
 	if _, err := o.NewSource(engine.BuildContext{}); err == nil || !strings.Contains(err.Error(), "url:") {
 		t.Errorf("unknown resource without url: %v", err)
 	}

@@ -11,7 +11,8 @@ import (
 type page struct {
 	records []json.RawMessage
 	after   string // pages.next.starting_after; "" on the last page
-	nextURL string // pages.next as a URL (older API versions)
+	nextURL string // pages.next as a URL (older API versions, articles)
+	scroll  string // scroll_param (companies/scroll)
 }
 
 // decodePage reads the records, from the member named like the resource
@@ -31,6 +32,11 @@ func decodePage(body []byte, resource string) (page, error) {
 	}
 	if err := json.Unmarshal(list, &p.records); err != nil {
 		return page{}, fmt.Errorf("records are not a list: %w", err)
+	}
+	if raw := top["scroll_param"]; len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &p.scroll); err != nil {
+			return page{}, fmt.Errorf("scroll_param: %w", err)
+		}
 	}
 	var pages struct {
 		Next json.RawMessage `json:"next"`

@@ -179,3 +179,30 @@ func TestFilterNullsOff(t *testing.T) {
 		t.Errorf("filter_nulls false: waiting_since = %v, %v; want a null member", x, ok)
 	}
 }
+
+// TestScrollModeCompanies polls companies the only exact way Intercom
+// offers, a scroll over all of them: every change once, across several
+// scroll pages, and a walk per poll whatever changed.
+func TestScrollModeCompanies(t *testing.T) {
+	h := newHarness(t, intercomsim.Options{Seed: 7}, func(o *Options) { o.Resource = "companies" })
+	h.sim.Populate(intercomsim.Companies, 120, epoch.Add(-48*time.Hour), epoch.Add(-time.Hour))
+	h.start()
+	h.expectExactly(h.sim.Snapshot(intercomsim.Companies))
+	if got := h.sim.Requests(); got != 4 {
+		t.Errorf("initial scroll of 120 companies at 50 per page took %d requests, want 4 (3 pages and the empty end)", got)
+	}
+	var changed []intercomsim.Version
+	for _, v := range h.sim.Snapshot(intercomsim.Companies)[:5] {
+		h.clock.Advance(time.Second)
+		nv, err := h.sim.Update(intercomsim.Companies, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed = append(changed, nv)
+	}
+	changed = append(changed, h.sim.Create(intercomsim.Companies))
+	want := append(h.sinkVersionsBefore(), changed...)
+	h.clock.Advance(time.Minute)
+	h.poll()
+	h.expectExactly(want)
+}

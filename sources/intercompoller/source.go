@@ -115,6 +115,10 @@ func (s *Source) poll(ctx context.Context, host engine.Host, c *client, started 
 		n, err := s.pollSearch(ctx, host, c, token, cur, w)
 		return n, explainAuth(err)
 	}
+	if s.cfg.scroll {
+		n, err := s.pollScroll(ctx, host, c, token, cur, w)
+		return n, explainAuth(err)
+	}
 	n, err := s.pollList(ctx, host, c, token, cur, w)
 	return n, explainAuth(err)
 }

@@ -77,7 +77,8 @@ func (o *Options) settings() (settings, error) {
 	s.idPath = strings.Split(o.IDField, ".")
 
 	mode, rawURL, granularity := o.modeAndURL(fail)
-	s.search = mode == "search"
+	s.search = mode == intercom.ModeSearch
+	s.scroll = mode == intercom.ModeScroll
 	s.byDay = granularity == "day"
 	if s.url, err = compileURL(rawURL); err != nil {
 		fail("url", "%v", err)
@@ -127,23 +128,28 @@ func (o *Options) modeAndURL(fail func(string, string, ...any)) (mode, rawURL, g
 	switch {
 	case mode == "" && rawURL != "":
 		mode = "list"
-		if path, _, _ := strings.Cut(rawURL, "?"); strings.HasSuffix(path, "/search") {
-			mode = "search"
+		switch path, _, _ := strings.Cut(rawURL, "?"); {
+		case strings.HasSuffix(path, "/search"):
+			mode = intercom.ModeSearch
+		case strings.HasSuffix(path, "/scroll"):
+			mode = intercom.ModeScroll
 		}
 	case mode == "" && known:
 		mode = def.Mode
 	case mode == "":
 		fail("url", "is required for resource %q (known defaults: %s)", o.Resource, strings.Join(intercom.PolledResources(), ", "))
 		mode = "list"
-	case mode != "list" && mode != "search":
-		fail("mode", "must be list or search")
+	case mode != intercom.ModeList && mode != intercom.ModeSearch && mode != intercom.ModeScroll:
+		fail("mode", "must be list, search or scroll")
 	}
 	if rawURL == "" {
 		switch {
 		case known && mode == def.Mode:
 			rawURL = def.Path
-		case mode == "search":
+		case mode == intercom.ModeSearch:
 			rawURL = "/" + o.Resource + "/search"
+		case mode == intercom.ModeScroll:
+			rawURL = "/" + o.Resource + "/scroll"
 		default:
 			rawURL = "/" + o.Resource
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // SignatureHeader carries Intercom's body signature.
@@ -48,5 +49,15 @@ func verify(secret []byte, h http.Header, body []byte) error {
 	if !hmac.Equal(got, mac(secret, body)) {
 		return errWrongSig
 	}
+	return nil
+}
+
+// SignTestRequest signs req as Intercom does with the app's client secret
+// (X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>), for golden-file cases
+// (pipelines/goldentest).
+func (s *Source) SignTestRequest(req *http.Request, body []byte, secret, _ string, _ time.Time) error {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write(body)
+	req.Header.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(m.Sum(nil)))
 	return nil
 }

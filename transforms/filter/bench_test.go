@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	fixture       = "../jq/testdata/golden/webhook-conversation-user-created/input.json"
+	fixture       = "testdata/conversation-user-created.json"
 	benchFilter   = `all(event.message.events, .eventType != "DELETED")`
 	benchPipeline = "intercom-webhooks"
 )

@@ -54,11 +54,11 @@ func TestKeepOrDrop(t *testing.T) {
 		{`event.message.raw.topic startsWith "conversation."`, true},
 		{`event.message.raw.delivery_attempts > 1`, true}, // json.Number compares as a number
 		{`event.message.raw.delivery_attempts == 2`, true},
-		{`event.message.raw.data.item.open`, true},
+		{`event.message.raw.data.item.open == true`, true},
 		{`meta.pipeline == "hooks" && meta.source == "intercom_webhook"`, true},
 		{`meta.headers["x-test"] == "1"`, true},
 		{`"missing" in meta`, false},
-		{`event.message.raw.data.item.missing`, false}, // expr casts nil to false
+		{`event.message.raw.data.item.missing == true`, false},
 	}
 	meta := engine.Meta{"pipeline": "hooks", "source": "intercom_webhook", "headers": map[string]string{"x-test": "1"}}
 	value := decode(t, envelope)
@@ -81,9 +81,8 @@ func TestKeepOrDrop(t *testing.T) {
 
 func TestRuntimeErrors(t *testing.T) {
 	tests := []struct{ expression, want string }{
-		{`event.missing.foo()`, "filter: at 1:15 of the expression: cannot fetch foo from <nil>"},
+		{`event.missing.foo() == 1`, "filter: at 1:15 of the expression: cannot fetch foo from <nil>"},
 		{`event.message.nope.deeper == 1`, "cannot fetch deeper from <nil>"},
-		{`event.message.eventId`, "filter: at 1:1 of the expression: invalid operation: bool(string)"},
 	}
 	for _, tt := range tests {
 		_, err := build(t, tt.expression).Apply(t.Context(), engine.Event{Value: decode(t, envelope)})
@@ -132,6 +131,12 @@ func TestCompileErrorPositions(t *testing.T) {
 		name: "not boolean",
 		text: config.Text{Value: `len(event.a) + 1`, Style: yaml.SingleQuotedStyle, Pos: config.Position{File: file, Line: 5, Col: 11}},
 		want: file + `:5:12: filter: expected bool, but got int`,
+	}, {
+		// 7|  filter: 'event.message.events[0].eventType'
+		name: "type known only at run time",
+		text: config.Text{Value: `event.message.events[0].eventType`, Style: yaml.SingleQuotedStyle, Pos: config.Position{File: file, Line: 7, Col: 11}},
+		want: file + `:7:12: filter: expected a boolean expression, but this one's type is known only at run time ` +
+			`(every event would dead-letter): compare the value (== "CREATED"), or write == true for a field that holds true or false`,
 	}, {
 		// 6|  filter: nope == 1
 		name: "unknown name",

@@ -2,7 +2,7 @@
 // the demo (`connectord simulate intercom`).
 //
 // A Server is an http.Handler over an in-memory workspace of conversations,
-// contacts and companies shaped like Intercom's API 2.11–2.14 responses (ids
+// contacts, companies, tickets and articles shaped like Intercom's API 2.11–2.14 responses (ids
 // are strings, timestamps Unix seconds). It serves:
 //
 //   - GET /conversations and GET /contacts: cursor pagination with per_page
@@ -17,7 +17,12 @@
 //     A "sort" object ({field, order: ascending|descending}) orders results;
 //     without it results come in created_at order, so a client that relies
 //     on an unrequested order is caught.
-//   - GET /companies/scroll with scroll_param.
+//   - GET /companies/scroll with scroll_param, POST /tickets/search and
+//     GET /articles (pages.next as a URL): every polled resource of
+//     sources/intercom's table at the request the poller makes for it.
+//   - Intercom's OAuth endpoints, GET /oauth (approves at once and redirects
+//     with a code) and POST /auth/eagle/token (exchanges it for Options.Token;
+//     any code with Options.AcceptAnyCode), outside bearer auth.
 //
 // Every request needs "Authorization: Bearer <Options.Token>" (401 JSON error
 // otherwise) and gets X-RateLimit-Limit/Remaining/Reset headers; over the

@@ -3,6 +3,7 @@ package intercomsim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -10,16 +11,20 @@ import (
 const maxPerPage = 150
 
 // listShape is how a kind's list responses look: conversations come as
-// {"type":"conversation.list","conversations":[...]}, others as
+// {"type":"conversation.list","conversations":[...]}, tickets as
+// {"type":"ticket.list","tickets":[...]}, others as
 // {"type":"list","data":[...]}.
 func listShape(k Kind) (typ, key string) {
-	if k == Conversations {
+	switch k {
+	case Conversations:
 		return "conversation.list", "conversations"
+	case Tickets:
+		return "ticket.list", "tickets"
 	}
 	return "list", "data"
 }
 
-// list serves GET /conversations and GET /contacts.
+// list serves GET /conversations, GET /contacts and GET /articles.
 func (s *Server) list(k Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -83,8 +88,12 @@ func writePage(w http.ResponseWriter, k Kind, recs []*record, more bool, pg, per
 	pages := map[string]any{"type": "pages", "page": pg, "per_page": perPage, "total_pages": (total + perPage - 1) / perPage}
 	if more && len(recs) > 0 {
 		last := recs[len(recs)-1]
-		pages["next"] = map[string]any{"per_page": perPage,
-			"starting_after": encodeCursor(cursor{key: last.sortKey(field), page: pg, total: total})}
+		after := encodeCursor(cursor{key: last.sortKey(field), page: pg, total: total})
+		pages["next"] = map[string]any{"per_page": perPage, "starting_after": after}
+		if k == Articles {
+			// Articles' pages.next is the next page's URL.
+			pages["next"] = "/articles?" + url.Values{"per_page": {strconv.Itoa(perPage)}, "starting_after": {after}}.Encode()
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": typ, "pages": pages, "total_count": total, key: items})
 }

@@ -13,9 +13,13 @@ const (
 	Conversations Kind = "conversations"
 	Contacts      Kind = "contacts"
 	Companies     Kind = "companies"
+	Tickets       Kind = "tickets"
+	Articles      Kind = "articles"
 )
 
-var kinds = []Kind{Conversations, Contacts, Companies}
+// kinds are the resources served; each is a polled resource of the
+// sources/intercom table, served at that table's path in its mode.
+var kinds = []Kind{Conversations, Contacts, Companies, Tickets, Articles}
 
 var firstNames = []string{"Ada", "Grace", "Alan", "Ciaran", "Joe", "Mia", "Noor", "Ravi", "Sofia", "Yuki"}
 var lastNames = []string{"Lee", "Bloggs", "Hopper", "Turing", "Okafor", "Silva", "Novak", "Kim"}
@@ -29,6 +33,10 @@ func newBody(k Kind, id string, seq int, rng *rand.Rand) map[string]any {
 		return conversationBody(id, seq, rng)
 	case Contacts:
 		return contactBody(id, seq, rng)
+	case Tickets:
+		return ticketBody(id, seq, rng)
+	case Articles:
+		return articleBody(id, seq, rng)
 	default:
 		return companyBody(id, seq, rng)
 	}
@@ -95,6 +103,31 @@ func companyBody(id string, seq int, rng *rand.Rand) map[string]any {
 	}
 }
 
+// ticketBody is shaped like the 2.14 ticket schema's example.
+func ticketBody(id string, seq int, rng *rand.Rand) map[string]any {
+	states := []string{"submitted", "in_progress", "waiting_on_customer", "resolved"}
+	return map[string]any{
+		"type": "ticket", "id": id, "ticket_id": fmt.Sprint(seq), "category": "Customer",
+		"ticket_attributes": map[string]any{"_default_title_": fmt.Sprintf("Ticket %d", seq), "_default_description_": "the printer is on fire"},
+		"ticket_state":      map[string]any{"type": "ticket_state", "id": fmt.Sprint(8000 + rng.IntN(4)), "category": states[rng.IntN(len(states))]},
+		"ticket_type":       map[string]any{"type": "ticket_type", "id": "1234", "name": "Bug Report"},
+		"contacts":          map[string]any{"type": "contact.list", "contacts": []any{map[string]any{"type": "contact", "id": hexID(rng)}}},
+		"admin_assignee_id": "0", "team_assignee_id": "0", "open": true, "snoozed_until": nil,
+		"linked_objects": map[string]any{"type": "list", "data": []any{}, "total_count": 0, "has_more": false},
+		"category_id":    nil, "is_shared": true,
+	}
+}
+
+// articleBody is shaped like the 2.14 article schema's example.
+func articleBody(id string, seq int, rng *rand.Rand) map[string]any {
+	return map[string]any{
+		"type": "article", "id": id, "workspace_id": "ecahpwf5", "title": fmt.Sprintf("How to %d", seq),
+		"description": "", "body": "<p>Step one.</p>", "author_id": 991267000 + rng.IntN(900),
+		"state": "published", "parent_id": nil, "parent_type": nil, "default_locale": "en",
+		"url": fmt.Sprintf("https://help.example.com/articles/%s", id), "parent_ids": []any{},
+	}
+}
+
 // hexID is a 24-hex-digit id like Intercom's contact and company ids.
 func hexID(rng *rand.Rand) string {
 	return fmt.Sprintf("%08x%016x", rng.Uint32(), rng.Uint64())
@@ -112,6 +145,10 @@ func touch(k Kind, body map[string]any, rng *rand.Rand) {
 	case Contacts:
 		name, _ := personName(rng)
 		body["name"] = name
+	case Tickets:
+		body["open"] = rng.IntN(2) == 0
+	case Articles:
+		body["body"] = fmt.Sprintf("<p>Step %d.</p>", rng.IntN(100))
 	default:
 		body["user_count"] = rng.IntN(50)
 	}

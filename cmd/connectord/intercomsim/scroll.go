@@ -12,7 +12,11 @@ const scrollPage = 50
 // scroll serves GET /companies/scroll: the first call (no scroll_param)
 // starts a scroll, each call with the returned scroll_param gets the next
 // page, and an empty data array ends it. Companies come in id order.
-func (s *Server) scroll(w http.ResponseWriter, r *http.Request) {
+func (s *Server) scroll(k Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.scrollPage(k, w, r) }
+}
+
+func (s *Server) scrollPage(k Kind, w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	param := r.URL.Query().Get("scroll_param")
 	pos := 0
@@ -26,7 +30,7 @@ func (s *Server) scroll(w http.ResponseWriter, r *http.Request) {
 		pos = p
 		delete(s.scrolls, param)
 	}
-	idx := s.cols[Companies].index("id")
+	idx := s.cols[k].index("id")
 	end := min(pos+scrollPage, len(idx))
 	items := make([]json.RawMessage, 0, end-pos)
 	for _, rec := range idx[pos:end] {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // Options configure a Server. The zero value is usable: any bearer token is
@@ -37,6 +39,14 @@ type Options struct {
 	// SearchDelay hides a record from search for this long after each
 	// change (Intercom's indexing lag); lists show it at once.
 	SearchDelay time.Duration
+	// ClientID and ClientSecret, when set, are the only OAuth client the
+	// authorize and token endpoints accept; unset, any non-empty ones are.
+	ClientID     string
+	ClientSecret string
+	// AcceptAnyCode makes the token endpoint exchange any non-empty code,
+	// not only codes its authorize endpoint issued, so SAP Open Connectors
+	// examples with made-up codes work against the simulator.
+	AcceptAnyCode bool
 }
 
 // Request describes a request about to be served, for OnRequest hooks.
@@ -72,7 +82,8 @@ type Server struct {
 	winStart  time.Time
 	winCount  int
 	hook      func(Request)
-	scrolls   map[string]int // scroll_param -> position
+	scrolls   map[string]int       // scroll_param -> position
+	codes     map[string]time.Time // OAuth code -> expiry
 }
 
 // New returns a server with an empty workspace.
@@ -91,16 +102,31 @@ func New(opts Options) *Server {
 		rng:     rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		cols:    map[Kind]*collection{},
 		scrolls: map[string]int{},
+		codes:   map[string]time.Time{},
 	}
 	for _, k := range kinds {
 		s.cols[k] = newCollection(k)
 	}
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /conversations", s.list(Conversations))
+	// Each resource at the request the poller makes for it
+	// (sources/intercom's table), and the other mode of the two that have
+	// both.
+	for _, k := range kinds {
+		res, _ := intercom.LookupResource(string(k))
+		path, _, _ := strings.Cut(res.Path, "?")
+		switch res.Mode {
+		case intercom.ModeList:
+			s.mux.HandleFunc("GET "+path, s.list(k))
+		case intercom.ModeSearch:
+			s.mux.HandleFunc("POST "+path, s.search(k))
+		case intercom.ModeScroll:
+			s.mux.HandleFunc("GET "+path, s.scroll(k))
+		}
+	}
 	s.mux.HandleFunc("GET /contacts", s.list(Contacts))
 	s.mux.HandleFunc("POST /conversations/search", s.search(Conversations))
-	s.mux.HandleFunc("POST /contacts/search", s.search(Contacts))
-	s.mux.HandleFunc("GET /companies/scroll", s.scroll)
+	s.mux.HandleFunc("GET "+AuthorizePath, s.authorize)
+	s.mux.HandleFunc("POST "+TokenPath, s.token)
 	return s
 }
 
@@ -134,6 +160,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if r.URL.Path == AuthorizePath || r.URL.Path == TokenPath {
+		// The OAuth endpoints are not the REST API: no bearer token, no
+		// rate limit, no injected faults.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 
 	s.mu.Lock()
 	s.stats.Requests++

@@ -1,5 +1,5 @@
-// Package intaketest runs a webhook source for tests the way the daemon
-// does: an runner.Runtime over a real bbolt store in a temporary directory,
+// Package runnertest runs a webhook source for tests the way the daemon
+// does: a runner.Runtime over a real bbolt store in a temporary directory,
 // the source mounted through Runtime.Apply, and the runtime's router served
 // by a real HTTP server on 127.0.0.1.
 package runnertest

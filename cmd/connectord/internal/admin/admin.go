@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,17 @@ type Deps struct {
 	// Mount, if set, adds routes (the dead-letter API, say) behind the
 	// same token check.
 	Mount func(mux *http.ServeMux)
+	// PublicURL is the base URL Intercom reaches --listen at; a webhook
+	// pipeline's status shows its path under it. nil: no webhook URLs.
+	PublicURL func() string
+}
+
+// webhookURL is path under the public base, or "".
+func (h *Handler) webhookURL(path string) string {
+	if path == "" || h.d.PublicURL == nil {
+		return ""
+	}
+	return strings.TrimSuffix(h.d.PublicURL(), "/") + path
 }
 
 // Handler is the admin API. It is an http.Handler; Started marks it ready

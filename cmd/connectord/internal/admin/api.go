@@ -25,6 +25,9 @@ type Pipeline struct {
 	Source      string    `json:"source,omitempty"`
 	Sink        string    `json:"sink,omitempty"`
 	Path        string    `json:"path,omitempty"`
+	// WebhookURL is Path under the public base: what to paste into the
+	// Intercom app's Webhooks page.
+	WebhookURL string `json:"webhook_url,omitempty"`
 
 	Reload PipelineReload `json:"reload"`
 
@@ -115,7 +118,7 @@ func (h *Handler) view(ctx context.Context, st runner.PipelineStatus, reload Rel
 	p := Pipeline{
 		Name: st.Name, State: state, StateDetail: detail,
 		File: st.File, Hash: st.Hash, Generation: st.Generation, Started: st.Started,
-		Source: st.Source, Sink: st.Sink, Path: st.Path,
+		Source: st.Source, Sink: st.Sink, Path: st.Path, WebhookURL: h.webhookURL(st.Path),
 		InFlight: st.Delivery.InFlight, WaitingRetry: st.Delivery.Waiting, Window: st.Delivery.Window,
 		QueueBytes: st.Queue.Bytes, MaxQueueEvents: st.Queue.MaxEvents, MaxQueueBytes: st.Queue.MaxBytes,
 		LastError: st.LastError, LastErrorAt: st.LastErrAt,

@@ -52,9 +52,14 @@ func TestEveryAdminRouteNeedsTheToken(t *testing.T) {
 		{"POST", "/api/pipelines/inbox/deadletters/purge", `{"all": true}`, false},
 		{"POST", "/api/pipelines/inbox/queue/purge", "", false},
 		{"GET", "/debug/pprof/", "", false},
+		{"GET", "/console", "", false},
+		{"GET", "/console/new", "", false},
+		{"GET", "/console/instances/1", "", false},
 		{"GET", "/elements/api-v2/instances", "", true},
 		{"POST", "/elements/api-v2/instances", `{}`, true},
 		{"GET", "/elements/api-v2/instances/1", "", true},
+		{"PATCH", "/elements/api-v2/instances/1", `{}`, true},
+		{"PUT", "/elements/api-v2/instances/1", `{}`, true},
 		{"DELETE", "/elements/api-v2/instances/1", "", true},
 	}
 	do := func(method, path, body string, headers map[string]string) int {

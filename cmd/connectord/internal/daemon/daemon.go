@@ -14,10 +14,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/connectord/connectord/cmd/connectord/internal/admin"
+	"github.com/connectord/connectord/cmd/connectord/internal/console"
 	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine"
@@ -54,6 +56,10 @@ type Config struct {
 	// beforeApply, in tests, runs after the listeners are bound and before
 	// the pipelines are applied.
 	beforeApply func(*Daemon)
+
+	// PublicURL is the base URL Intercom reaches Listen at, for webhook
+	// URLs; "" reads CONNECTORD_PUBLIC_URL from Env, else http://<Listen>.
+	PublicURL string
 }
 
 // Daemon is a running connectord.
@@ -65,6 +71,7 @@ type Daemon struct {
 	addrs   map[string]string
 	metrics *admin.Metrics
 	admin   *admin.Handler
+	inst    *soc.Instances
 
 	reloadMu   sync.Mutex // serialises reloads
 	statusMu   sync.Mutex // guards lastReload
@@ -118,12 +125,24 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if d.cfg.PublicURL == "" {
+		d.cfg.PublicURL, _ = cfg.Env(soc.EnvPublicURL)
+	}
 	dead := &dlq.Service{Store: st, Runtime: d.runtime}
+	d.inst = soc.NewInstances(soc.Deps{
+		APIConfig: d.cfg.Instances, Store: st, ConfigDir: cfg.ConfigDir, DataDir: cfg.DataDir,
+		Env: cfg.Env, Logger: cfg.Logger, Now: cfg.Clock.Now, PublicURL: d.PublicBase,
+		Reload: func(ctx context.Context) { d.Reload(ctx) },
+	})
 	d.admin = admin.New(admin.Deps{
 		Runtime: d.runtime, Store: st, Reload: d.ReloadStatus, Token: cfg.AdminToken, Metrics: d.metrics, Now: cfg.Clock.Now,
+		PublicURL: d.PublicBase,
 		Mount: func(mux *http.ServeMux) {
 			dlq.Register(mux, dead)
-			mux.Handle(soc.APIPrefix, d.instancesAPI())
+			console.Register(mux, console.Deps{Instances: d.inst, Runtime: d.runtime, Store: st, DLQ: dead, Logger: cfg.Logger})
+			// The /instances API is mounted inside the admin handler so
+			// the admin token guards it as well as its own secrets.
+			mux.Handle(soc.APIPrefix, d.inst.Handler())
 		},
 	})
 	if err := d.listen("admin", cfg.Admin, d.admin); err != nil {
@@ -133,6 +152,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := soc.SyncHolds(ctx, st, built); err != nil {
+		cfg.Logger.Error("pausing pipelines without callback URL", "error", err)
+	}
 	if cfg.beforeApply != nil {
 		cfg.beforeApply(d)
 	}
@@ -141,6 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	gate.open.Store(true)
 	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
+	d.logWebhookURLs(built, nil)
 	return d, nil
 }
 
@@ -212,18 +235,34 @@ func (d *Daemon) Runtime() *runner.Runtime { return d.runtime }
 func (d *Daemon) Store() store.Store { return d.store }
 
 // Reload re-reads the config directory and applies it. A bad config changes
-// nothing: every pipeline keeps running and the error is recorded.
-func (d *Daemon) Reload(ctx context.Context) ReloadStatus {
+// nothing: every pipeline keeps running and the error is recorded and
+// logged, one record per error.
+func (d *Daemon) Reload(ctx context.Context) ReloadStatus { return d.reload(ctx, true) }
+
+// reload is Reload; logErrors false leaves printing the config errors to
+// the caller (Watch's onReload), so they are not printed twice.
+func (d *Daemon) reload(ctx context.Context, logErrors bool) ReloadStatus {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	st := ReloadStatus{At: d.cfg.Clock.Now()}
 	built, errs := load(d.cfg)
 	if len(errs) > 0 {
 		st.Error = errs.Error()
-		d.cfg.Logger.Error("reload rejected; pipelines unchanged", "errors", len(errs), "error", st.Error)
+		unique := errs.Unique()
+		d.cfg.Logger.Error("reload rejected; pipelines unchanged", "errors", len(unique))
+		for _, e := range unique {
+			if !logErrors {
+				break
+			}
+			d.cfg.Logger.Error("config error", "error", e.Error())
+		}
 	} else {
 		st.OK = true
+		if err := soc.SyncHolds(ctx, d.store, built); err != nil {
+			d.cfg.Logger.Error("pausing pipelines without callback URL", "error", err)
+		}
 		st.Result = d.runtime.Apply(ctx, built)
+		d.logWebhookURLs(built, append(st.Result.Started, st.Result.Replaced...))
 		d.cfg.Logger.Info("reloaded", "started", st.Result.Started, "replaced", st.Result.Replaced, "stopped", st.Result.Stopped)
 	}
 	d.setReload(st)
@@ -271,21 +310,25 @@ func (d *Daemon) closeListeners(ctx context.Context) {
 func closeAll(built []*runner.Built) {
 	for _, b := range built {
 		for _, c := range []any{b.Source, b.Sink} {
-			if cl, ok := c.(engine.Closer); ok {
+			if cl, ok := c.(io.Closer); ok {
 				_ = cl.Close()
 			}
 		}
 	}
 }
 
-// instancesAPI is the /instances API (cmd/connectord/internal/soc), mounted
-// inside the admin handler so the admin token guards it as well as its own
-// User/Organization secrets; a created or deleted instance reloads the
-// config at once.
-func (d *Daemon) instancesAPI() http.Handler {
-	return soc.NewAPI(soc.Deps{
-		APIConfig: d.cfg.Instances, Store: d.store, ConfigDir: d.cfg.ConfigDir, DataDir: d.cfg.DataDir,
-		Env: d.cfg.Env, Logger: d.cfg.Logger, Now: d.cfg.Clock.Now,
-		Reload: func(ctx context.Context) { d.Reload(ctx) },
-	})
+// PublicBase is the base URL of webhook URLs.
+func (d *Daemon) PublicBase() string { return soc.PublicBase(d.cfg.PublicURL, d.addrs["listen"]) }
+
+// logWebhookURLs logs the Webhook URL of each webhook pipeline of built
+// (only those named in only, unless only is nil): what to paste into the
+// Intercom app's Webhooks page.
+func (d *Daemon) logWebhookURLs(built []*runner.Built, only []string) {
+	for _, b := range built {
+		hs, ok := b.Source.(engine.HTTPSource)
+		if !ok || (only != nil && !slices.Contains(only, b.Name())) {
+			continue
+		}
+		d.cfg.Logger.Info("webhook URL: paste it into the Intercom app's Webhooks page", "pipeline", b.Name(), "url", d.PublicBase()+hs.Path())
+	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ const DefaultDebounce = 100 * time.Millisecond
 // a pipeline references (jq_file), is written, created, renamed or removed,
 // until ctx ends. It watches directories rather than files, so editors that
 // save by rename or by delete-and-create are seen, and so are new files.
-// onReload, if set, is called after each reload. The watch is in place when
+// onReload, if set, is called after each reload and is then the one to
+// print a rejected reload's errors (the log says only how many). The watch is in place when
 // Watch returns; the events are handled in a goroutine, and done is closed
 // when it ends.
 func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload func(ReloadStatus)) (done <-chan struct{}, err error) {
@@ -31,6 +33,12 @@ func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload fun
 		w.Close()
 		return nil, err
 	}
+	// --config FILE: watch its directory (editors save by rename) and take
+	// only that file's changes.
+	var only string
+	if fi, err := os.Stat(configDir); err == nil && !fi.IsDir() {
+		only, configDir = configDir, filepath.Dir(configDir)
+	}
 	if err := w.Add(configDir); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
@@ -39,12 +47,12 @@ func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload fun
 	go func() {
 		defer close(finished)
 		defer w.Close()
-		d.watch(ctx, w, configDir, debounce, onReload)
+		d.watch(ctx, w, configDir, only, debounce, onReload)
 	}()
 	return finished, nil
 }
 
-func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir string, debounce time.Duration, onReload func(ReloadStatus)) {
+func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir, only string, debounce time.Duration, onReload func(ReloadStatus)) {
 	watched := map[string]bool{configDir: true}
 	files := map[string]bool{}
 	sync := func() {
@@ -78,7 +86,7 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 			if !ok {
 				return
 			}
-			if relevant(ev.Name, configDir, files) {
+			if relevant(ev.Name, configDir, only, files) {
 				d.cfg.Logger.Debug("config change", "file", ev.Name, "op", ev.Op.String())
 				timer.Reset(debounce)
 			}
@@ -88,7 +96,7 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 			}
 			d.cfg.Logger.Warn("config watcher", "error", err)
 		case <-timer.C:
-			st := d.Reload(ctx)
+			st := d.reload(ctx, onReload == nil)
 			sync()
 			if onReload != nil {
 				onReload(st)
@@ -99,14 +107,17 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 
 // relevant says whether a change to name can change the pipelines: a
 // pipeline file in the config directory (not hidden, not an editor's temp
-// file) or a referenced file.
-func relevant(name, configDir string, files map[string]bool) bool {
+// file), the one config file when only is set, or a referenced file.
+func relevant(name, configDir, only string, files map[string]bool) bool {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return false
 	}
 	if files[abs] {
 		return true
+	}
+	if only != "" {
+		return abs == only
 	}
 	if filepath.Dir(abs) != configDir {
 		return false

@@ -28,6 +28,9 @@ const (
 	EnvUserSecret = "CONNECTORD_OC_USER_SECRET"
 	EnvOrgSecret  = "CONNECTORD_OC_ORG_SECRET"
 	EnvTokenURL   = "CONNECTORD_INTERCOM_TOKEN_URL"
+	// EnvAuthorizeURL is Intercom's authorize page for the console's
+	// "Connect Intercom" (DefaultAuthorizeURL).
+	EnvAuthorizeURL = "CONNECTORD_INTERCOM_AUTHORIZE_URL"
 )
 
 // APIConfig configures the /instances API. Without both secrets the API is
@@ -36,7 +39,9 @@ type APIConfig struct {
 	UserSecret config.Secret // "User <secret>" in the authorization header
 	OrgSecret  config.Secret // "Organization <secret>"
 	TokenURL   string        // Intercom's token endpoint (DefaultTokenURL)
-	HTTPClient *http.Client  // for the token exchange (http.DefaultClient)
+	// AuthorizeURL is Intercom's authorize page (DefaultAuthorizeURL).
+	AuthorizeURL string
+	HTTPClient   *http.Client // for the token exchange (http.DefaultClient)
 }
 
 // Deps is what the API needs from the daemon.
@@ -51,16 +56,22 @@ type Deps struct {
 	// Reload, when set, is called after a file was written or removed, so
 	// the change applies without waiting for a file watcher.
 	Reload func(context.Context)
+	// PublicURL is the base URL Intercom reaches --listen at, for the
+	// Webhook URL of webhook instances (see PublicBase).
+	PublicURL func() string
 }
 
-// api serves /elements/api-v2/instances.
-type api struct {
+// Instances is the /elements/api-v2/instances service: the API handler (Handler) and the calls the console makes through the same code.
+type Instances struct {
 	d  Deps
 	mu sync.Mutex // serialises creates and deletes (ids, names, files)
 }
 
 // NewAPI returns the handler for the /elements/api-v2/ routes.
-func NewAPI(d Deps) http.Handler {
+func NewAPI(d Deps) http.Handler { return NewInstances(d).Handler() }
+
+// NewInstances returns the instances service.
+func NewInstances(d Deps) *Instances {
 	if d.Env == nil {
 		d.Env = func(string) (string, bool) { return "", false }
 	}
@@ -75,18 +86,31 @@ func NewAPI(d Deps) http.Handler {
 	if d.TokenURL == "" {
 		d.TokenURL, _ = d.Env(EnvTokenURL)
 	}
+	if d.AuthorizeURL == "" {
+		d.AuthorizeURL, _ = d.Env(EnvAuthorizeURL)
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &api{d: d}
+	if d.PublicURL == nil {
+		d.PublicURL = func() string { return "" }
+	}
+	return &Instances{d: d}
+}
+
+// Handler serves the /elements/api-v2/ routes behind the Open Connectors
+// authorization header.
+func (a *Instances) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /elements/api-v2/instances", a.create)
 	mux.HandleFunc("GET /elements/api-v2/instances", a.list)
 	mux.HandleFunc("GET /elements/api-v2/instances/{id}", a.get)
 	mux.HandleFunc("DELETE /elements/api-v2/instances/{id}", a.delete)
+	mux.HandleFunc("PATCH /elements/api-v2/instances/{id}", a.update(false))
+	mux.HandleFunc("PUT /elements/api-v2/instances/{id}", a.update(true))
 	mux.HandleFunc("/elements/api-v2/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", "connectord implements only /elements/api-v2/instances of the SAP Open Connectors API")
 	})
@@ -107,7 +131,7 @@ func Mount(admin, api http.Handler) http.Handler {
 // constant time, both parts always compared, as hashes so that not even
 // their length leaks through timing. With CONNECTORD_ADMIN_TOKEN set the
 // admin listener's token check runs first: both are required.
-func (a *api) auth(next http.Handler) http.Handler {
+func (a *Instances) auth(next http.Handler) http.Handler {
 	empty := a.d.UserSecret == "" || a.d.OrgSecret == ""
 	user, org := sha256.Sum256([]byte(a.d.UserSecret.Reveal())), sha256.Sum256([]byte(a.d.OrgSecret.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +183,11 @@ func writeBadRequest(w http.ResponseWriter, err error) {
 	var bad *BadRequestError
 	if errors.As(err, &bad) {
 		writeError(w, http.StatusBadRequest, bad.Key, bad.Error())
+		return
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		writeError(w, se.Status, se.Key, se.Msg)
 		return
 	}
 	writeError(w, http.StatusInternalServerError, "", err.Error())

@@ -19,46 +19,75 @@ const maxBody = 1 << 20
 
 // create serves POST /instances: validate, exchange the code, store the
 // token and the record in one commit, write the pipelines file, reload.
-func (a *api) create(w http.ResponseWriter, r *http.Request) {
+func (a *Instances) create(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "body", "reading the body: "+err.Error())
 		return
 	}
+	rec, instToken, err := a.Create(r.Context(), body)
+	if err != nil {
+		writeBadRequest(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec.view(instToken, a.d.PublicURL()))
+}
+
+// StatusError is a failure with the HTTP status the API answers it with.
+type StatusError struct {
+	Status int
+	Key    string
+	Msg    string
+}
+
+func (e *StatusError) Error() string { return e.Msg }
+
+// Plan parses, converts and checks a POST /instances body without storing
+// anything: what the console runs before sending the browser to Intercom,
+// so errors show at their field first.
+func (a *Instances) Plan(body []byte, needCode bool) (*Request, *Plan, error) {
 	req, err := ParseRequest(body)
-	if err == nil {
+	if err == nil && needCode {
 		err = requireOAuth(req)
 	}
 	var plan *Plan
 	if err == nil {
 		plan, err = Convert(req, Options{API: true})
 	}
+	if err == nil {
+		err = Check(plan, a.d.Env)
+	}
+	return req, plan, err
+}
+
+// Create is POST /instances: validate, exchange the code, store the token
+// and the record in one commit, write the pipelines file, reload. It
+// returns the record and the instance token. Errors are *BadRequestError
+// or *StatusError.
+func (a *Instances) Create(ctx context.Context, body []byte) (*Record, string, error) {
+	req, plan, err := a.Plan(body, true)
 	if err != nil {
-		writeBadRequest(w, err)
-		return
+		return nil, "", err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ctx := r.Context()
 	if status, msg := a.conflict(ctx, plan); status != 0 {
-		writeError(w, status, "name", msg)
-		return
+		return nil, "", &StatusError{Status: status, Key: "name", Msg: msg}
 	}
 	cfg := OAuthConfig(req.Config.ClientID, req.Config.ClientSecret.Reveal(), req.Config.RedirectURL, "", a.d.TokenURL)
 	tok, err := Exchange(ctx, cfg, a.d.HTTPClient, req.Code, a.d.Now())
 	if err != nil {
 		a.d.Logger.Warn("instances: code exchange failed", "name", plan.Base, "error", err)
-		writeError(w, http.StatusBadGateway, "providerData.code", "exchanging providerData.code for an Intercom token failed: "+err.Error())
-		return
+		return nil, "", &StatusError{Status: http.StatusBadGateway, Key: "providerData.code",
+			Msg: "exchanging providerData.code for an Intercom token failed: " + err.Error() + " (set " + EnvTokenURL + " for a test server)"}
 	}
 	rec, instToken, err := a.store(ctx, req, plan, tok)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "", err.Error())
-		return
+		return nil, "", err
 	}
 	a.d.Logger.Info("instances: created", "id", rec.ID, "name", rec.Slug, "pipelines", rec.Pipelines, "file", rec.File)
 	a.reload(ctx)
-	writeJSON(w, http.StatusOK, rec.view(instToken))
+	return rec, instToken, nil
 }
 
 func requireOAuth(req *Request) error {
@@ -74,7 +103,7 @@ func requireOAuth(req *Request) error {
 }
 
 // conflict reports a name already taken by an instance or a file.
-func (a *api) conflict(ctx context.Context, plan *Plan) (int, string) {
+func (a *Instances) conflict(ctx context.Context, plan *Plan) (int, string) {
 	_, err := a.d.Store.Value(ctx, InstancesPipeline, slugKey(plan.Base))
 	switch {
 	case err == nil:
@@ -93,14 +122,14 @@ func (a *api) conflict(ctx context.Context, plan *Plan) (int, string) {
 // store persists the instance: the secrets file first (the pipelines file
 // needs it), then token copies and record in one commit, then the
 // pipelines file. A failure undoes the earlier steps.
-func (a *api) store(ctx context.Context, req *Request, plan *Plan, tok Token) (*Record, string, error) {
+func (a *Instances) store(ctx context.Context, req *Request, plan *Plan, tok Token) (*Record, string, error) {
 	id, err := a.nextID(ctx)
 	if err != nil {
 		return nil, "", err
 	}
 	instToken := randomHex(32)
 	rec := &Record{
-		ID: id, Name: req.Name, Slug: plan.Base, Pipelines: plan.Pipelines, Polling: plan.Polling,
+		ID: id, Name: req.Name, Slug: plan.Base, Pipelines: plan.Pipelines, Polling: plan.Polling, Webhook: plan.Webhook,
 		Tags: req.Tags, Configuration: redact(req.Raw), EventsEnabled: req.Config.EventsEnabled && plan.YAML != nil,
 		CreatedDate: a.d.Now().UTC(), TokenHash: hashToken(instToken), Warnings: plan.Warnings,
 	}
@@ -138,7 +167,7 @@ func (a *api) store(ctx context.Context, req *Request, plan *Plan, tok Token) (*
 }
 
 // forget deletes what store wrote for rec, except its file.
-func (a *api) forget(ctx context.Context, rec *Record) error {
+func (a *Instances) forget(ctx context.Context, rec *Record) error {
 	var b store.Batch
 	b.Delete(OAuthPipeline, intercom.TokenKey(rec.Slug))
 	for _, p := range rec.Polling {
@@ -152,7 +181,7 @@ func (a *api) forget(ctx context.Context, rec *Record) error {
 	return updateSecrets(a.d.DataDir, nil, rec.Env)
 }
 
-func (a *api) reload(ctx context.Context) {
+func (a *Instances) reload(ctx context.Context) {
 	if a.d.Reload != nil {
 		a.d.Reload(context.WithoutCancel(ctx))
 	}

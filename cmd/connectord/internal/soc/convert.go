@@ -17,10 +17,11 @@ type Options struct {
 	// TokenEnv makes polling pipelines read the Intercom token from
 	// ${<PREFIX>_INTERCOM_TOKEN} instead of token_ref.
 	TokenEnv bool
-	// API selects the behaviour of the /instances API: with events disabled
-	// no pipeline is written, and without a callback URL the events go to a
-	// stdout sink. The importer instead writes the pipelines anyway and
-	// reads a missing callback URL from ${<PREFIX>_CALLBACK_URL}.
+	// API says the file is written by the /instances API, whose secrets
+	// live in DATA/soc/secrets.json; it changes only the file's header
+	// comment. The API and the importer write the same pipelines for the
+	// same body: without a callback URL the sink holds the events in the
+	// queue (http: {hold: …}) until one is set.
 	API bool
 }
 
@@ -31,6 +32,7 @@ type Plan struct {
 	YAML      []byte   // the pipelines file; nil when there is nothing to write
 	Pipelines []string // every pipeline in YAML
 	Polling   []string // the polling pipelines (they read the stored token)
+	Webhook   string   // the webhook pipeline's path on --listen; "" for polling
 	TokenRef  string   // the stored token the pollers use; "" with TokenEnv
 	Env       []EnvVar // variables YAML references, besides INTERCOM_API
 	Warnings  []string
@@ -63,18 +65,15 @@ func Convert(r *Request, o Options) (*Plan, error) {
 	p := &Plan{Base: base, File: base + ".yaml", Warnings: slices.Clone(r.Warnings), api: o.API}
 	c := r.Config
 	if !c.EventsEnabled {
-		if o.API {
-			p.warn("event.notification.enabled is not true: no pipeline is written, only the token is stored")
-			return p, nil
-		}
-		p.warn("event.notification.enabled is not true: the pipelines are written anyway; delete the file to have no events")
+		p.warn("event.notification.enabled is not true: no pipeline is written (the API stores only the token)")
+		return p, nil
 	}
 	if c.VendorType == "" {
 		p.warn("no event.vendor.type: nothing to write")
 		return p, nil
 	}
 	prefix := EnvPrefix(base)
-	sink, err := p.sink(c, prefix, o)
+	sink, err := p.sink(c, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -115,20 +114,23 @@ func description(r *Request) string {
 	return d
 }
 
+// HoldReason is what a sink without callback URL holds its events for.
+const HoldReason = "set event.notification.callback.url (PATCH /elements/api-v2/instances/{id} or the console) or sink.http.url here"
+
 // sink is the http sink for the callback URL, shared by every pipeline.
-func (p *Plan) sink(c Configuration, prefix string, o Options) (*node, error) {
-	var u any = c.CallbackURL
-	if c.CallbackURL == "" {
-		if o.API {
-			p.warn("no event.notification.callback.url: events are printed by a stdout sink; edit %s to deliver them", p.File)
-			return mapping("stdout", mapping()), nil
-		}
-		u = p.env(prefix+"_CALLBACK_URL", "event.notification.callback.url (not in the instance)", "")
-		p.warn("no event.notification.callback.url: the sink reads ${%s_CALLBACK_URL}", prefix)
-	} else if !strings.HasPrefix(c.CallbackURL, "http://") && !strings.HasPrefix(c.CallbackURL, "https://") {
+// Without a callback URL it holds the events in the queue: never a
+// silent stdout sink, never dropped.
+func (p *Plan) sink(c Configuration, prefix string) (*node, error) {
+	var h *node
+	switch {
+	case c.CallbackURL == "":
+		p.warn("no event.notification.callback.url: events wait in the queue (no callback URL) until one is set")
+		h = mapping("hold", HoldReason)
+	case !strings.HasPrefix(c.CallbackURL, "http://") && !strings.HasPrefix(c.CallbackURL, "https://"):
 		return nil, badf("configuration.event.notification.callback.url", "must be an http or https URL")
+	default:
+		h = mapping("url", c.CallbackURL)
 	}
-	h := mapping("url", u)
 	if c.SignatureKey != "" {
 		key := p.env(prefix+"_SIGNATURE_KEY", "event.notification.signature.key", c.SignatureKey)
 		h.add("signature", mapping("key", key, "scheme", "elements"))
@@ -232,5 +234,6 @@ func (p *Plan) webhooks(r *Request, prefix string, sink *node) ([]*pipeline, err
 	}
 	name := p.Base + "-webhooks"
 	p.Pipelines = append(p.Pipelines, name)
+	p.Webhook = "/webhooks/intercom/" + p.Base
 	return []*pipeline{{name: name, source: mapping("intercom_webhook", src), program: program, sink: sink}}, nil
 }

@@ -31,6 +31,7 @@ type Record struct {
 	File          string                     `json:"file,omitempty"`
 	Pipelines     []string                   `json:"pipelines"`
 	Polling       []string                   `json:"polling,omitempty"`
+	Webhook       string                     `json:"webhook,omitempty"` // the webhook path on --listen
 	Env           []string                   `json:"env,omitempty"`
 	Tags          []string                   `json:"tags"`
 	Configuration map[string]json.RawMessage `json:"configuration"`
@@ -70,7 +71,7 @@ func isSecretKey(k string) bool {
 		strings.HasSuffix(k, "token") || strings.HasSuffix(k, "_token")
 }
 
-func (a *api) nextID(ctx context.Context) (int64, error) {
+func (a *Instances) nextID(ctx context.Context) (int64, error) {
 	v, err := a.d.Store.Value(ctx, InstancesPipeline, nextIDKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return 1, nil
@@ -85,7 +86,7 @@ func (a *api) nextID(ctx context.Context) (int64, error) {
 	return n + 1, nil
 }
 
-func (a *api) record(ctx context.Context, id int64) (*Record, error) {
+func (a *Instances) record(ctx context.Context, id int64) (*Record, error) {
 	v, err := a.d.Store.Value(ctx, InstancesPipeline, instanceKey(id))
 	if err != nil {
 		return nil, err
@@ -97,7 +98,7 @@ func (a *api) record(ctx context.Context, id int64) (*Record, error) {
 	return &rec, nil
 }
 
-func (a *api) records(ctx context.Context) ([]*Record, error) {
+func (a *Instances) records(ctx context.Context) ([]*Record, error) {
 	var out []*Record
 	var decodeErr error
 	err := a.d.Store.Scan(ctx, InstancesPipeline, "instance/", func(key string, v []byte) bool {
@@ -127,14 +128,40 @@ type view struct {
 	EventsEnabled bool                       `json:"eventsEnabled"`
 	CreatedDate   string                     `json:"createdDate"`
 	Pipelines     []string                   `json:"pipelines"`
-	Warnings      []string                   `json:"warnings,omitempty"`
+	// WebhookURL is what to paste into the Intercom app's Webhooks page
+	// (SAP Open Connectors shows it as the instance's "Webhook URL").
+	WebhookURL string `json:"webhookUrl,omitempty"`
+	// CallbackURL is event.notification.callback.url; "" means the events
+	// wait in the queue, Notice says so.
+	CallbackURL string   `json:"callbackUrl,omitempty"`
+	Notice      string   `json:"notice,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
 }
 
 type elementView struct {
 	Key string `json:"key"`
 }
 
-func (rec *Record) view(token string) view {
+// WebhookURL is the instance's Webhook URL under base (PublicBase), or ""
+// for a polling instance.
+func (rec *Record) WebhookURL(base string) string {
+	if rec.Webhook == "" {
+		return ""
+	}
+	return strings.TrimSuffix(base, "/") + rec.Webhook
+}
+
+// CallbackURL is the instance's event.notification.callback.url.
+func (rec *Record) CallbackURL() string {
+	var u string
+	_ = json.Unmarshal(rec.Configuration["event.notification.callback.url"], &u)
+	return u
+}
+
+// NoCallbackNotice is shown for an instance with events but no callback URL.
+const NoCallbackNotice = "no callback URL: events wait in the queue until event.notification.callback.url is set (PATCH this instance)"
+
+func (rec *Record) view(token, base string) view {
 	tags := rec.Tags
 	if tags == nil {
 		tags = []string{}
@@ -147,5 +174,14 @@ func (rec *Record) view(token string) view {
 		ID: rec.ID, Name: rec.Name, Token: token, Element: elementView{Key: ElementKey},
 		Tags: tags, Configuration: rec.Configuration, EventsEnabled: rec.EventsEnabled,
 		CreatedDate: rec.CreatedDate.UTC().Format(time.RFC3339), Pipelines: pipes, Warnings: rec.Warnings,
+		WebhookURL: rec.WebhookURL(base), CallbackURL: rec.CallbackURL(), Notice: rec.Notice(),
 	}
+}
+
+// Notice is NoCallbackNotice when the instance's events have nowhere to go.
+func (rec *Record) Notice() string {
+	if rec.EventsEnabled && rec.CallbackURL() == "" {
+		return NoCallbackNotice
+	}
+	return ""
 }

@@ -1,12 +1,12 @@
 package soc
 
 import (
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
 
@@ -57,7 +57,7 @@ func buildDir(t *testing.T, dir string, env config.Env) []string {
 	built, errs := runner.Build(specs, runner.BuildOptions{})
 	for _, b := range built {
 		for _, c := range []any{b.Source, b.Sink} {
-			if cl, ok := c.(engine.Closer); ok {
+			if cl, ok := c.(io.Closer); ok {
 				cl.Close()
 			}
 		}

@@ -1,0 +1,224 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
+	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/soc"
+
+	_ "github.com/connectord/connectord/sinks/httpsink"
+	_ "github.com/connectord/connectord/sources/intercompoller"
+	_ "github.com/connectord/connectord/sources/intercomwebhook"
+	_ "github.com/connectord/connectord/transforms/jq"
+)
+
+// receiver records callback bodies; status is what it answers.
+type receiver struct {
+	mu     sync.Mutex
+	bodies []string
+	status atomic.Int32
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, _ := io.ReadAll(req.Body)
+	st := int(r.status.Load())
+	if st == 200 {
+		r.mu.Lock()
+		r.bodies = append(r.bodies, string(b))
+		r.mu.Unlock()
+	}
+	w.WriteHeader(st)
+}
+
+func (r *receiver) count(sub string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, b := range r.bodies {
+		if strings.Contains(b, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+// TestConsoleInBrowser drives the console in headless Chromium: a bad
+// callback URL is shown at its field; a polling instance and a webhooks
+// instance are created through the form and the simulator's OAuth; events
+// arrive from the simulator; a dead letter is replayed with the button.
+func TestConsoleInBrowser(t *testing.T) {
+	sim := intercomsim.New(intercomsim.Options{Token: "sim-token", ClientID: "cid", ClientSecret: "csecret"})
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	good := &receiver{}
+	good.status.Store(200)
+	goodSrv := httptest.NewServer(good)
+	t.Cleanup(goodSrv.Close)
+	flaky := &receiver{}
+	flaky.status.Store(400)
+	flakySrv := httptest.NewServer(flaky)
+	t.Cleanup(flakySrv.Close)
+
+	env := map[string]string{"INTERCOM_API": simSrv.URL}
+	d, err := daemon.Start(context.Background(), daemon.Config{
+		ConfigDir: t.TempDir(), DataDir: t.TempDir(), Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
+		DrainTimeout: time.Second,
+		Env:          func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Instances:    soc.APIConfig{TokenURL: simSrv.URL + intercomsim.TokenPath, AuthorizeURL: simSrv.URL + intercomsim.AuthorizePath},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	base := "http://" + d.AdminAddr()
+
+	ctx := browser(t)
+	fill := func(name, callback, typ, interval string) []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{
+			chromedp.Navigate(base + "/console/new"),
+			chromedp.WaitVisible(chromedp.CSS(`#create`)),
+			chromedp.SendKeys(chromedp.CSS(`#name`), name),
+			chromedp.SendKeys(chromedp.CSS(`#tags`), "Marketing"),
+			chromedp.SendKeys(chromedp.CSS(`#client_id`), "cid"),
+			chromedp.SendKeys(chromedp.CSS(`#client_secret`), "csecret"),
+			chromedp.SetValue(chromedp.CSS(`#event_type`), typ),
+			chromedp.SendKeys(chromedp.CSS(`#callback_url`), callback),
+			chromedp.SendKeys(chromedp.CSS(`#signature_key`), "sigkey"),
+			chromedp.SetValue(chromedp.CSS(`#refresh_interval`), interval),
+			chromedp.Click(chromedp.CSS(`#connect`)),
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// A bad callback URL comes back at its field, before any OAuth.
+	if err := chromedp.Do(ctx, append(fill("Bad", "ftp://nope", "polling", "1s"), chromedp.WaitVisible(chromedp.CSS(`[data-field=callback_url]`)))...); err != nil {
+		t.Fatalf("bad callback URL: %v", err)
+	}
+	if s := text(`[data-field=callback_url]`); !strings.Contains(s, "http or https") {
+		t.Errorf("callback_url error = %q", s)
+	}
+	// A bad date format fails the poller's own validation, shown at its field.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/console/new"), chromedp.WaitVisible(chromedp.CSS(chromedp.CSS(`#create`))),
+		chromedp.SendKeys(chromedp.CSS(chromedp.CSS(`#name`)), "Bad dates"), chromedp.SetValue(chromedp.CSS(`#updatedDateFormat_conversations`), "kk"),
+		chromedp.Click(chromedp.CSS(chromedp.CSS(`#connect`))), chromedp.WaitVisible(chromedp.CSS(`[data-field=updatedDateFormat_conversations]`))); err != nil {
+		t.Fatalf("bad date format: %v", err)
+	}
+
+	// A polling instance: Connect Intercom → simulator authorize → back.
+	if err := chromedp.Do(ctx, append(fill("Console Polling", goodSrv.URL+"/events", "polling", "1s"), chromedp.WaitVisible(chromedp.CSS(`#pipelines`)))...); err != nil {
+		t.Fatalf("creating the polling instance: %v", err)
+	}
+	if s := text(`#file`); !strings.Contains(s, "console-polling-conversations") || strings.Contains(s, "sigkey") {
+		t.Errorf("pipeline file shown: %q", s)
+	}
+	waitFor(t, "the polling pipeline to run", func() bool {
+		for _, st := range d.Runtime().Status() {
+			if st.Name == "console-polling-conversations" && !st.Started.IsZero() {
+				return true
+			}
+		}
+		return false
+	})
+	// Polling starts at "now" (the start second included): this change arrives.
+	v := sim.Create(intercomsim.Conversations)
+	waitFor(t, "the polled conversation at the receiver", func() bool { return good.count(`"objectId":"`+v.ID+`"`) == 1 })
+
+	// A webhooks instance whose receiver refuses at first: dead letter.
+	if err := chromedp.Do(ctx, append(fill("Console Hooks", flakySrv.URL+"/events", "webhooks", "15"), chromedp.WaitVisible(chromedp.CSS(`#webhook-url`)))...); err != nil {
+		t.Fatalf("creating the webhooks instance: %v", err)
+	}
+	hookURL, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#webhook-url`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(hookURL, "/webhooks/intercom/console-hooks") {
+		t.Fatalf("webhook URL %q", hookURL)
+	}
+	waitFor(t, "the webhook route", func() bool {
+		resp, err := http.Head(hookURL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	ch := sim.Create(intercomsim.Conversations)
+	body, err := sim.Notification(intercomsim.Change{Version: ch, Created: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := intercomsim.SendWebhook(context.Background(), http.DefaultClient, hookURL, "csecret", body); err != nil || st != 200 {
+		t.Fatalf("webhook: %d %v", st, err)
+	}
+	waitFor(t, "the dead letter", func() bool {
+		s, err := d.Store().Stats(context.Background(), "console-hooks-webhooks")
+		return err == nil && s.DeadLetters == 1
+	})
+	flaky.status.Store(200)
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`button.replay`)), chromedp.Click(chromedp.CSS(`button.replay`)), chromedp.WaitVisible(chromedp.CSS(`#pipelines`))); err != nil {
+		t.Fatalf("replaying: %v", err)
+	}
+	waitFor(t, "the replayed event at the receiver", func() bool { return flaky.count(`"objectId":"`+ch.ID+`"`) == 1 })
+
+	// The list shows both instances.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#instances`))); err != nil {
+		t.Fatal(err)
+	}
+	if s := text(`#instances`); !strings.Contains(s, "Console Polling") || !strings.Contains(s, "Console Hooks") {
+		t.Errorf("instance list: %q", s)
+	}
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := "/usr/bin/chromium"
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("Chromium is not installed at /usr/bin/chromium; install the chromium package")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}

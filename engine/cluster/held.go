@@ -1,0 +1,155 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Held is a lease kept renewed in the background until it is released or
+// lost.
+type Held struct {
+	c      Coordinator
+	margin time.Duration
+	now    func() time.Time
+	stop   context.CancelFunc
+	done   chan struct{} // the renew loop ended
+	lost   chan struct{} // closed when the lease is lost (not on Release)
+
+	mu         sync.Mutex
+	lease      Lease
+	validUntil time.Time
+}
+
+// HoldOptions tune Hold; zero values take the defaults.
+type HoldOptions struct {
+	// Margin is how long before the TTL runs out, counted from the start of
+	// the last successful renew, the holder stops starting work (default
+	// TTL/5). It covers clock drift and the time a request takes.
+	Margin time.Duration
+	// Retry is the pause between attempts while another replica holds
+	// the lease (default TTL/5).
+	Retry time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Hold acquires name for holder — waiting while another replica holds it —
+// and keeps it renewed every TTL/3 until ctx ends or Release. It returns
+// once the lease is held, or ctx's error.
+func Hold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions) (*Held, error) {
+	ttl := c.TTL()
+	if o.Margin <= 0 {
+		o.Margin = ttl / 5
+	}
+	if o.Retry <= 0 {
+		o.Retry = ttl / 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	for {
+		start := o.Now()
+		l, err := c.Acquire(ctx, name, holder)
+		if err == nil {
+			h := &Held{c: c, margin: o.Margin, now: o.Now, lease: l, validUntil: start.Add(ttl - o.Margin),
+				done: make(chan struct{}), lost: make(chan struct{})}
+			var rctx context.Context
+			rctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
+			go h.renew(rctx, ctx.Done())
+			return h, nil
+		}
+		if !errors.Is(err, ErrHeld) && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		t := time.NewTimer(o.Retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// renew keeps the lease until stopped (Release) or parent ends (then the
+// lease is left to expire: a crash looks the same to the others).
+func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
+	defer close(h.done)
+	every := h.c.TTL() / 3
+	t := time.NewTimer(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-parent:
+			return
+		case <-t.C:
+		}
+		start := h.now()
+		h.mu.Lock()
+		cur := h.lease
+		h.mu.Unlock()
+		l, err := h.c.Renew(ctx, cur)
+		switch {
+		case err == nil:
+			h.mu.Lock()
+			h.lease, h.validUntil = l, start.Add(h.c.TTL()-h.margin)
+			h.mu.Unlock()
+		case errors.Is(err, ErrLost):
+			h.markLost()
+			return
+		case !h.Valid():
+			// A failing coordinator: once the lease may have expired,
+			// it is lost whatever the coordinator says later.
+			h.markLost()
+			return
+		}
+		t.Reset(every)
+	}
+}
+
+func (h *Held) markLost() {
+	h.mu.Lock()
+	h.validUntil = time.Time{}
+	h.mu.Unlock()
+	close(h.lost)
+}
+
+// Valid reports whether the holder may start a piece of work now: the
+// lease is held and its TTL minus the margin has not run out since the
+// start of the last successful renew.
+func (h *Held) Valid() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now().Before(h.validUntil)
+}
+
+// Lease is the current grant.
+func (h *Held) Lease() Lease {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lease
+}
+
+// Lost is closed when the lease is lost (expired and taken, or the
+// coordinator unreachable past its validity). Release does not close it.
+func (h *Held) Lost() <-chan struct{} { return h.lost }
+
+// Release stops renewing and gives the lease up at once.
+func (h *Held) Release(ctx context.Context) error {
+	h.stop()
+	<-h.done
+	select {
+	case <-h.lost:
+		return ErrLost
+	default:
+	}
+	h.mu.Lock()
+	l := h.lease
+	h.validUntil = time.Time{}
+	h.mu.Unlock()
+	return h.c.Release(ctx, l)
+}

@@ -1,0 +1,41 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrHeld is returned by Acquire when another holder has the lease.
+var ErrHeld = errors.New("cluster: lease held by another replica")
+
+// ErrLost is returned by Renew and Release when the lease is no longer the
+// caller's: it expired and was taken, or was released.
+var ErrLost = errors.New("cluster: lease lost")
+
+// Lease is one grant of a named piece of work.
+type Lease struct {
+	Name   string
+	Holder string // replica id
+	// Revision changes at every grant and renew; Renew and Release
+	// compare it, so a stale copy cannot act.
+	Revision uint64
+	// Since is when Holder first acquired it (renewals keep it).
+	Since time.Time
+}
+
+// Coordinator grants leases with a fixed TTL. All methods are safe for
+// concurrent use.
+type Coordinator interface {
+	// Acquire grants name to holder if it is free or expired, or returns
+	// ErrHeld. A holder that asks again for a lease it holds gets it
+	// renewed.
+	Acquire(ctx context.Context, name, holder string) (Lease, error)
+	// Renew extends l by the TTL, or returns ErrLost.
+	Renew(ctx context.Context, l Lease) (Lease, error)
+	// Release gives l up at once, so another replica can take it without
+	// waiting for the TTL (a clean stop hands over in well under a second).
+	Release(ctx context.Context, l Lease) error
+	// TTL is how long a grant lasts without a renew.
+	TTL() time.Duration
+}

@@ -1,0 +1,94 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Local is a Coordinator inside one process. With one replica it always
+// grants; tests run several in-process replicas on one Local to check the
+// rules every Coordinator must keep.
+type Local struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu     sync.Mutex
+	rev    uint64
+	leases map[string]localLease
+}
+
+type localLease struct {
+	Lease
+	expires time.Time
+}
+
+var _ Coordinator = (*Local)(nil)
+
+// NewLocal returns a Local with the given TTL; now is its clock (nil: the
+// wall clock).
+func NewLocal(ttl time.Duration, now func() time.Time) *Local {
+	if now == nil {
+		now = time.Now
+	}
+	return &Local{ttl: ttl, now: now, leases: map[string]localLease{}}
+}
+
+// TTL is the grant's lifetime.
+func (c *Local) TTL() time.Duration { return c.ttl }
+
+// Acquire implements Coordinator.
+func (c *Local) Acquire(ctx context.Context, name, holder string) (Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return Lease{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	cur, ok := c.leases[name]
+	if ok && cur.Holder != holder && now.Before(cur.expires) {
+		return Lease{}, ErrHeld
+	}
+	since := now
+	if ok && cur.Holder == holder && now.Before(cur.expires) {
+		since = cur.Since
+	}
+	c.rev++
+	l := Lease{Name: name, Holder: holder, Revision: c.rev, Since: since}
+	c.leases[name] = localLease{Lease: l, expires: now.Add(c.ttl)}
+	return l, nil
+}
+
+// Renew implements Coordinator.
+func (c *Local) Renew(ctx context.Context, l Lease) (Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return Lease{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	cur, ok := c.leases[l.Name]
+	if !ok || cur.Revision != l.Revision || !now.Before(cur.expires) {
+		return Lease{}, ErrLost
+	}
+	c.rev++
+	cur.Revision = c.rev
+	cur.expires = now.Add(c.ttl)
+	c.leases[l.Name] = cur
+	return cur.Lease, nil
+}
+
+// Release implements Coordinator.
+func (c *Local) Release(ctx context.Context, l Lease) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.leases[l.Name]
+	if !ok || cur.Revision != l.Revision {
+		return ErrLost
+	}
+	delete(c.leases, l.Name)
+	return nil
+}
