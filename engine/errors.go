@@ -10,6 +10,12 @@ import (
 // already set: the events were seen before and nothing was stored.
 var ErrDuplicate = errors.New("duplicate: already stored")
 
+// ErrQueueFull is returned by Host.Emit when the pipeline's queue is at its
+// configured limit (max_queue_events, max_queue_bytes): nothing was stored,
+// and the source must not acknowledge or move its cursor. A webhook answers
+// 503 with Retry-After; a poller tries again on its next cycle.
+var ErrQueueFull = errors.New("queue full")
+
 // Class says what the engine does after a failed delivery.
 type Class int
 

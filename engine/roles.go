@@ -139,3 +139,12 @@ type Poller interface {
 	Source
 	PollOnce(ctx context.Context, host Host) error
 }
+
+// EndpointSink is a Sink that names the endpoint it delivers to (the http
+// sink's URL without credentials). The engine keeps one circuit breaker
+// per endpoint, shared by every pipeline delivering there; sinks without
+// it get a breaker of their pipeline's own.
+type EndpointSink interface {
+	Sink
+	Endpoint() string
+}

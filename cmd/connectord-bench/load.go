@@ -72,7 +72,9 @@ type loadResult struct {
 // generate posts n notifications with c workers. A failed attempt is
 // retried (as Intercom does) until it is answered 2xx or ctx ends. onAnswer
 // is called after each 2xx answer with the running count.
-func generate(ctx context.Context, url string, n, c int, onAnswer func(int)) *loadResult {
+//
+// With rate > 0 the i-th notification is not sent before start + i/rate.
+func generate(ctx context.Context, url string, n, c int, rate float64, onAnswer func(int)) *loadResult {
 	res := &loadResult{answered: make(map[string]bool, n)}
 	var mu sync.Mutex
 	var next, answered atomic.Int64
@@ -88,6 +90,11 @@ func generate(ctx context.Context, url string, n, c int, onAnswer func(int)) *lo
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					break
+				}
+				if rate > 0 {
+					if wait := time.Until(res.start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+						time.Sleep(wait)
+					}
 				}
 				id, body := notification(i)
 				sig := signIntercom(body)

@@ -11,6 +11,12 @@
 // http sink) or the bare relay (also a separate process: verify, decode,
 // build the envelope by hand, sign, forward synchronously, no store).
 //
+// `connectord-bench outage -n 50000 -outage 60s` stops the receiver (it
+// answers 503) while the notifications arrive, starts it again after the
+// outage (or once every notification is queued, if that is later), and
+// prints what was lost, order inversions per object, the drain time after
+// the receiver came back, and connectord's peak RSS, goroutines and queue.
+//
 // With -kill-after K, connectord is killed with SIGKILL after K answered
 // requests and restarted on the same data directory; the generator retries
 // what failed, as Intercom does, and the run checks that every notification
@@ -28,6 +34,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "relay" {
 		os.Exit(relayMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "outage" {
+		os.Exit(outageMain(os.Args[2:]))
 	}
 	n := flag.Int("n", 20000, "notifications to send")
 	c := flag.Int("c", 32, "concurrent senders")

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +24,11 @@ type receiver struct {
 	srv           *http.Server
 	url           string
 	delay         time.Duration // simulated work per callback
+
+	down       atomic.Bool // answer 503 to everything (an outage)
+	downCalls  atomic.Int64
+	lastSeen   map[string]int // objectId → highest notification number delivered
+	inversions int            // first deliveries older than one already delivered for the object
 }
 
 func startReceiver(delay time.Duration) (*receiver, error) {
@@ -29,7 +36,7 @@ func startReceiver(delay time.Duration) (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{seen: map[string]int{}, changed: make(chan struct{}, 1), delay: delay}
+	r := &receiver{seen: map[string]int{}, lastSeen: map[string]int{}, changed: make(chan struct{}, 1), delay: delay}
 	r.srv = &http.Server{Handler: r}
 	r.url = "http://" + ln.Addr().String() + "/callback"
 	go r.srv.Serve(ln)
@@ -37,6 +44,12 @@ func startReceiver(delay time.Duration) (*receiver, error) {
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.down.Load() {
+		r.downCalls.Add(1)
+		io.Copy(io.Discard, req.Body)
+		http.Error(w, "receiver down", http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		http.Error(w, "read", http.StatusBadRequest)
@@ -49,6 +62,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var env struct {
 		Message struct {
 			EventID string `json:"eventId"`
+			Events  []struct {
+				ObjectID string `json:"objectId"`
+			} `json:"events"`
+			Raw struct {
+				ID string `json:"id"`
+			} `json:"raw"`
 		} `json:"message"`
 	}
 	_ = json.Unmarshal(body, &env)
@@ -60,6 +79,17 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.badSignatures++
 	} else {
 		r.seen[env.Message.EventID]++
+		if r.seen[env.Message.EventID] == 1 && len(env.Message.Events) > 0 {
+			var i int
+			if _, err := fmt.Sscanf(env.Message.Raw.ID, "notif_bench_%d", &i); err == nil {
+				obj := env.Message.Events[0].ObjectID
+				if last, ok := r.lastSeen[obj]; ok && last > i {
+					r.inversions++
+				} else {
+					r.lastSeen[obj] = i
+				}
+			}
+		}
 	}
 	r.last = time.Now()
 	r.mu.Unlock()

@@ -153,7 +153,7 @@ func runRelay(ctx context.Context, cfg runConfig) (*result, error) {
 		return nil, err
 	}
 	cpu0 := p.cpuSeconds()
-	load := generate(ctx, "http://"+addr+"/", cfg.N, cfg.C, nil)
+	load := generate(ctx, "http://"+addr+"/", cfg.N, cfg.C, 0, nil)
 	recv.waitFor(cfg.N, cfg.Timeout)
 	return summarise(cfg, load, recv, p, cpu0), nil
 }
@@ -246,7 +246,7 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 			}()
 		}
 	}
-	load := generate(ctx, "http://"+listen+"/webhooks/intercom", cfg.N, cfg.C, onAnswer)
+	load := generate(ctx, "http://"+listen+"/webhooks/intercom", cfg.N, cfg.C, 0, onAnswer)
 	if kills > 0 {
 		p = <-restarted
 	}

@@ -60,16 +60,19 @@ func commands() []command {
 			usage: "connectord status [--admin ADDR] [--json] [--timeout D]",
 			env:   []string{envAdminToken}, example: "connectord status --admin 127.0.0.1:9090", run: statusCmd},
 		{name: "dlq", summary: "list, show, replay or purge dead letters",
-			usage: "connectord dlq list|show|replay|purge|purge-queue --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]",
-			details: "  list         dead letters with their last status and error\n" +
+			usage: "connectord dlq list|show|replay|purge|purge-queue [--pipeline P] [--id ID ... | --all] [--data DIR] [--admin ADDR]",
+			details: "  list         dead letters with their last status and error (of every pipeline\n" +
+				"               without --pipeline; the other actions need it)\n" +
 				"  show         one dead letter in full (--id N)\n" +
 				"  replay       put dead letters back on the queue; they keep their eventId and\n" +
 				"               are signed with the current keys when delivered (--id ID | --all)\n" +
 				"  purge        delete dead letters for good (--id ID | --all)\n" +
 				"  purge-queue  delete the queued events of a pipeline removed from the config\n" +
 				"               (they stay on disk, listed as \"removed\" in status, until then)\n" +
-				"--id takes a dead letter's number or an eventId, and may repeat. With a daemon\n" +
-				"running (the store is locked) the command goes through its admin API.",
+				"--id takes a dead letter's number or an eventId, and may repeat. With --admin the\n" +
+				"command goes through that daemon's admin API (no local --data needed); without it,\n" +
+				"it opens --data, or goes through the daemon holding it (127.0.0.1:9090). An unknown\n" +
+				"pipeline is an error (exit 1).",
 			env:     []string{envAdminToken + " (when going through a running daemon)"},
 			example: "connectord dlq replay --pipeline intercom-webhooks --all", run: dlqCmd},
 		{name: "simulate", summary: "serve a simulated Intercom API (simulate intercom)",
@@ -113,9 +116,14 @@ func pipelineEnv() []string {
 	files, _ := fs.Glob(pipelines.FS, "*.yaml")
 	for _, f := range files {
 		b, _ := fs.ReadFile(pipelines.FS, f)
-		for _, m := range varRef.FindAllStringSubmatch(string(b), -1) {
-			if !slices.Contains(names, m[1]) {
-				names = append(names, m[1])
+		for line := range strings.Lines(string(b)) {
+			if i := strings.Index(line, "#"); i == 0 || i > 0 && line[i-1] == ' ' {
+				line = line[:i] // a comment (the shipped files quote no "#")
+			}
+			for _, m := range varRef.FindAllStringSubmatch(line, -1) {
+				if !slices.Contains(names, m[1]) {
+					names = append(names, m[1])
+				}
 			}
 		}
 	}

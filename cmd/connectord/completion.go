@@ -167,10 +167,6 @@ func writeZsh(w io.Writer, specs []commandSpec) {
 
 func writeFish(w io.Writer, specs []commandSpec) {
 	fmt.Fprint(w, "# fish completion for connectord: put it in ~/.config/fish/completions/connectord.fish\ncomplete -c connectord -f\n")
-	var names []string
-	for _, s := range specs {
-		names = append(names, s.name)
-	}
 	fmt.Fprintln(w, "complete -c connectord -l version -d 'print the version' -n '__fish_use_subcommand'")
 	for _, s := range specs {
 		fmt.Fprintf(w, "complete -c connectord -n '__fish_use_subcommand' -a %s -d %s\n", s.name, fishQuote(s.summary))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 // dlqBackend is the store opened directly, or a running daemon's admin API.
 type dlqBackend interface {
+	Pipelines(ctx context.Context) ([]string, error)
 	List(ctx context.Context, pipeline string, after uint64, limit int) ([]store.DeadLetter, error)
 	Show(ctx context.Context, pipeline string, seq uint64) (store.DeadLetter, error)
 	Replay(ctx context.Context, pipeline string, sel dlq.Selector) (int, error)
@@ -32,7 +34,7 @@ func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store
 	return l.Store.DeadLetter(ctx, pipeline, seq)
 }
 
-const dlqUsage = "usage: connectord dlq list|show|replay|purge|purge-queue --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]\n" +
+const dlqUsage = "usage: connectord dlq list|show|replay|purge|purge-queue [--pipeline P] [--id ID ... | --all] [--data DIR] [--admin ADDR]\n" +
 	"Run 'connectord help dlq' for the actions, flags, environment and an example.\n"
 
 func dlqCmd(args []string, stdout, stderr io.Writer) int {
@@ -55,12 +57,14 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
-	if *pipeline == "" {
+	if *pipeline == "" && op != "list" {
 		fmt.Fprintln(stderr, "connectord dlq: --pipeline is required")
 		return exitUsage
 	}
+	explicitAdmin := false
+	fs.Visit(func(f *flag.Flag) { explicitAdmin = explicitAdmin || f.Name == "admin" })
 	ctx := context.Background()
-	backend, closeFn, err := openDLQ(*data, *adminAddr)
+	backend, closeFn, err := openDLQ(*data, *adminAddr, explicitAdmin)
 	if err != nil {
 		fmt.Fprintln(stderr, "connectord dlq:", err)
 		return exitInvalid
@@ -69,21 +73,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	sel := dlq.Selector{All: *all, IDs: ids}
 	switch op {
 	case "list":
-		dls, err := backend.List(ctx, *pipeline, 0, 1000)
-		if err != nil {
-			fmt.Fprintln(stderr, "connectord dlq list:", err)
-			return exitInvalid
-		}
-		if *asJSON {
-			return printJSON(stdout, dls)
-		}
-		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEVENT ID\tSTAGE\tATTEMPTS\tSTATUS\tDIED\tERROR")
-		for _, d := range dls {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.ID, d.Stage, d.Attempts, statusText(d.Status), d.Died.UTC().Format(time.RFC3339), oneLine(d.Error, 80))
-		}
-		tw.Flush()
-		fmt.Fprintf(stdout, "%d dead letter(s)\n", len(dls))
+		return dlqList(ctx, backend, *pipeline, *asJSON, stdout, stderr)
 	case "show":
 		if len(ids) != 1 {
 			fmt.Fprintln(stderr, "connectord dlq show: give one --id (a dead letter number)")
@@ -130,9 +120,67 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openDLQ opens the store directly, or, if a daemon holds it, uses the
-// daemon's admin API.
-func openDLQ(dataDir, adminAddr string) (dlqBackend, func(), error) {
+// dlqList lists one pipeline's dead letters, or every pipeline's.
+func dlqList(ctx context.Context, backend dlqBackend, pipeline string, asJSON bool, stdout, stderr io.Writer) int {
+	pipelines := []string{pipeline}
+	if pipeline == "" {
+		names, err := backend.Pipelines(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord dlq list:", err)
+			return exitInvalid
+		}
+		pipelines = names
+	}
+	type row struct {
+		pipeline string
+		store.DeadLetter
+	}
+	var rows []row
+	byPipeline := map[string][]store.DeadLetter{}
+	for _, p := range pipelines {
+		dls, err := backend.List(ctx, p, 0, 1000)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord dlq list:", err)
+			return exitInvalid
+		}
+		byPipeline[p] = dls
+		for _, d := range dls {
+			rows = append(rows, row{p, d})
+		}
+	}
+	if asJSON {
+		if pipeline != "" {
+			return printJSON(stdout, byPipeline[pipeline])
+		}
+		return printJSON(stdout, byPipeline)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	if pipeline == "" {
+		fmt.Fprint(tw, "PIPELINE\t")
+	}
+	fmt.Fprintln(tw, "ID\tEVENT ID\tSTAGE\tATTEMPTS\tSTATUS\tDIED\tERROR")
+	for _, d := range rows {
+		if pipeline == "" {
+			fmt.Fprintf(tw, "%s\t", d.pipeline)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", d.Seq, d.ID, d.Stage, d.Attempts, statusText(d.Status), d.Died.UTC().Format(time.RFC3339), oneLine(d.Error, 80))
+	}
+	tw.Flush()
+	if pipeline == "" {
+		fmt.Fprintf(stdout, "%d dead letter(s) in %d pipeline(s)\n", len(rows), len(pipelines))
+	} else {
+		fmt.Fprintf(stdout, "%d dead letter(s)\n", len(rows))
+	}
+	return exitOK
+}
+
+// openDLQ uses the admin API of the daemon at adminAddr when it was given
+// explicitly; otherwise it opens the store directly, or, if a daemon holds
+// it, uses the daemon's admin API.
+func openDLQ(dataDir, adminAddr string, explicitAdmin bool) (dlqBackend, func(), error) {
+	if explicitAdmin {
+		return &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}, func() {}, nil
+	}
 	path := filepath.Join(dataDir, "connectord.db")
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no store at %s (use --data): %w", path, err)

@@ -203,10 +203,24 @@ func TestDLQReplayBringsDeadLetterToRecoveredReceiver(t *testing.T) {
 		return fmt.Sprintf("replayed events not delivered (%d)", delivered())
 	})
 	mu.Lock()
-	defer mu.Unlock()
 	sort.Strings(got)
 	if strings.Join(got, ",") != "gen-0,gen-1,gen-2" {
 		t.Errorf("replayed eventIds = %v, want the originals gen-0..2", got)
+	}
+	mu.Unlock()
+
+	// --admin needs no local --data; list without --pipeline covers every
+	// pipeline; an unknown pipeline is an error, not "0 dead letters".
+	if code, out, errs := runCLI("dlq", "list", "--admin", admin, "--data", filepath.Join(root, "nowhere")); code != exitOK || !strings.Contains(out, "in 1 pipeline(s)") {
+		t.Errorf("dlq list of all pipelines over --admin: exit %d %q %q", code, out, errs)
+	}
+	for _, args := range [][]string{
+		{"dlq", "list", "--pipeline", "nope", "--admin", admin, "--data", filepath.Join(root, "nowhere")},
+		{"dlq", "replay", "--pipeline", "nope", "--all", "--admin", admin},
+	} {
+		if code, out, errs := runCLI(args...); code != exitInvalid || !strings.Contains(errs, "no such pipeline") {
+			t.Errorf("%v: exit %d %q %q, want 1 and no such pipeline", args, code, out, errs)
+		}
 	}
 }
 

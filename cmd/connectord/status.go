@@ -118,7 +118,22 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 	if len(resp.Pipelines) == 0 {
 		fmt.Fprintln(w, "(no pipelines)")
 	}
+	// Endpoints, once each: several pipelines may deliver to one.
+	seen := map[string]bool{}
+	for _, p := range resp.Pipelines {
+		if ep := p.Endpoint; ep != nil && !seen[ep.Endpoint] {
+			seen[ep.Endpoint] = true
+			line := admin.EndpointLine(*ep, resp.Now)
+			if ep.State == "down" && ep.LastError != "" {
+				line += " · " + admin.Truncate(ep.LastError, 80)
+			}
+			fmt.Fprintf(w, "%s: %s\n", ep.Endpoint, line)
+		}
+	}
 	fmt.Fprintln(w, reloadSummary(resp.Reload, resp.Now))
+	if resp.SecretsAtRest != "" {
+		fmt.Fprintln(w, "secrets at rest: "+resp.SecretsAtRest)
+	}
 }
 
 // shortError drops what the row already says from a pipeline's last

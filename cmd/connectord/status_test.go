@@ -63,9 +63,14 @@ func TestStatusCommandTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("want a header, one row and the reload line:\n%s", out)
+	if len(lines) != 5 || !strings.HasPrefix(lines[4], "secrets at rest: not encrypted") {
+		t.Fatalf("want a header, one row, the endpoint, the reload and the secrets line:\n%s", out)
 	}
+	lines = lines[:4]
+	if !strings.HasSuffix(lines[2], ": endpoint up") || !strings.HasPrefix(lines[2], "http://127.0.0.1:") {
+		t.Errorf("endpoint line = %q", lines[2])
+	}
+	lines = append(lines[:2], lines[3])
 	header := strings.Fields(lines[0])
 	if strings.Join(header, " ") != "NAME STATE UP QUEUED OLDEST DEAD DELIVERED/MIN LAG LAST ERROR" {
 		t.Errorf("header = %q", lines[0])

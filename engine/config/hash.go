@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -25,6 +26,7 @@ func pipelineHash(p *Pipeline) string {
 		writeComponent(&b, c)
 	}
 	writeComponent(&b, p.Sink)
+	writeString(&b, fmt.Sprintf("%d/%d/%s", p.Queue.MaxEvents, p.Queue.MaxBytes, p.Queue.WhenFull))
 	sum := sha256.Sum256(b.Bytes())
 	return hex.EncodeToString(sum[:])
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // pipelineKeys are the keys of a pipeline mapping, in the order written.
-var pipelineKeys = []string{"name", "description", "source", "transforms", "sink"}
+var pipelineKeys = []string{"name", "description", "source", "transforms", "sink", "max_queue_events", "max_queue_bytes", "when_full"}
 
 // MaxNameLen bounds a pipeline name; names key durable state.
 const MaxNameLen = 100
@@ -65,7 +65,8 @@ func (fp *fileParser) document(root *yaml.Node) []Pipeline {
 // pipeline reads one pipeline mapping. At a file's root, a misspelt
 // "pipelines" is among the suggestions.
 func (fp *fileParser) pipeline(n *yaml.Node, atRoot bool) Pipeline {
-	p := Pipeline{Pos: NodePos(fp.file, n), File: fp.file}
+	p := Pipeline{Pos: NodePos(fp.file, n), File: fp.file,
+		Queue: QueueLimits{MaxEvents: DefaultMaxQueueEvents, MaxBytes: DefaultMaxQueueBytes, WhenFull: "reject"}}
 	var hasSource, hasSink bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -84,6 +85,8 @@ func (fp *fileParser) pipeline(n *yaml.Node, atRoot bool) Pipeline {
 			p.Sink, hasSink = fp.component("sink", v)
 		case "transforms":
 			p.Transforms = fp.transforms(v)
+		case "max_queue_events", "max_queue_bytes", "when_full":
+			fp.queueKey(&p.Queue, k.Value, v)
 		default:
 			valid := pipelineKeys
 			if atRoot {

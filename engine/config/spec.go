@@ -16,6 +16,9 @@ type Pipeline struct {
 	Source     Component
 	Transforms []Component
 	Sink       Component
+	// Queue bounds the pipeline's durable queue (max_queue_events,
+	// max_queue_bytes, when_full); defaults apply to unset fields.
+	Queue QueueLimits
 	// Hash identifies the pipeline's effective config (after interpolation
 	// and merge keys; the engine adds referenced files such as jq_file).
 	// Reload leaves a pipeline alone while its hash is unchanged.
@@ -49,4 +52,21 @@ type Component struct {
 // one-key mapping of that field, keeping the scalar's position.
 type Shorthand interface {
 	ShorthandField() string
+}
+
+// Default queue limits: large enough for a long receiver outage at webhook
+// rates, small enough that a full queue cannot fill a small disk.
+const (
+	DefaultMaxQueueEvents = 1_000_000
+	DefaultMaxQueueBytes  = 1 << 30 // 1 GiB of event bodies
+)
+
+// QueueLimits are a pipeline's queue bounds. When the queue is full the
+// source is refused (WhenFull "reject", the only mode: nothing acknowledged
+// is ever dropped): a webhook answers 503 with Retry-After, a poller keeps
+// its cursor and tries again on its next cycle.
+type QueueLimits struct {
+	MaxEvents int64
+	MaxBytes  int64
+	WhenFull  string
 }

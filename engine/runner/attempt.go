@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -24,6 +25,14 @@ type attemptResult struct {
 	kq      *keyQueue
 	outcome outcome
 	rec     store.Record
+	probe   bool
+	// failure is the classified error of a failed Deliver, nil on success.
+	failure *engine.DeliveryError
+	// aborted: no answer (shutdown, or the body could not be re-read).
+	aborted bool
+	// commitErr: the outcome could not be recorded; it says nothing of the
+	// endpoint.
+	commitErr bool
 }
 
 // attempt delivers rec once and commits the outcome before reporting it, so
@@ -31,8 +40,12 @@ type attemptResult struct {
 // a failure keeps the attempt count and schedule. Its delivery slot is
 // freed as soon as Deliver returns: committing the outcome is not a request
 // to the receiver, and the key stays busy until the outcome is committed.
-func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record) {
-	res := attemptResult{kq: kq, rec: rec}
+//
+// A probe (the endpoint is down) that fails with a retryable error is not
+// counted and nothing is written: it tested the endpoint, not the event.
+func (d *deliverer) attempt(ctx context.Context, j job) {
+	kq, rec := j.kq, j.rec
+	res := attemptResult{kq: kq, rec: rec, probe: j.probe}
 	slotFreed := false
 	freeSlot := func() {
 		if !slotFreed {
@@ -49,6 +62,7 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 		full, err := d.store.Get(ctx, d.name, rec.Seq)
 		if err != nil {
 			res.outcome = d.commitFailed(&res, fmt.Errorf("re-reading event: %w", err))
+			res.aborted = true
 			return
 		}
 		rec.Body = full.Body
@@ -66,9 +80,19 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 	case ctx.Err() != nil:
 		// Shutdown cut the attempt short; it does not count.
 		res.outcome = outcomeAborted
+		res.aborted = true
 		return
 	default:
 		de := engine.ClassOf(err)
+		res.failure = de
+		if j.probe && de.Class == engine.Retry {
+			res.outcome = outcomeRetry
+			if d.observer != nil {
+				d.observer.Failed(d.name, de.Class, de.Status)
+			}
+			d.counters.setError(fmt.Sprintf("endpoint probe with event %s: %s", rec.ID, de.Error()), now)
+			return
+		}
 		rec.Attempts++
 		rec.LastError = de.Error()
 		if d.observer != nil {
@@ -102,8 +126,10 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 	res.rec = rec
 	if cerr := d.store.Commit(ctx, &b); cerr != nil {
 		res.outcome = d.commitFailed(&res, cerr)
+		res.commitErr = true
 		return
 	}
+	d.queue.removed(res.outcome, rec)
 	a := Attempt{At: now, ID: rec.ID, Attempt: rec.Attempts, Outcome: "dead"}
 	switch {
 	case err == nil:
@@ -131,7 +157,7 @@ func (d *deliverer) attempt(ctx context.Context, kq *keyQueue, rec store.Record)
 // outcome: it is retried shortly rather than lost or acked in memory only.
 func (d *deliverer) commitFailed(res *attemptResult, err error) outcome {
 	if !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
-		d.logger.Error("recording delivery outcome", "id", res.rec.ID, "error", err)
+		d.errLog.Log(d.logger, slog.LevelError, "recording delivery outcome failed; the event stays queued", "error", err)
 	}
 	res.rec.NextAttempt = d.clock.Now().Add(time.Second)
 	return outcomeRetry

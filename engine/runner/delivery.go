@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/ratelog"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -17,21 +18,28 @@ import (
 // restart does not resume hammering a receiver that said it is gone.
 const PausedKey = "delivery.paused"
 
-// Window sizes of the deliverer. Records beyond bodyWindow keep only their
-// header in memory (~100 bytes) and have their body re-read on dispatch; at
-// most maxWindow headers are held, so memory stays bounded under any backlog
-// while an object waiting for a retry does not hold up the objects behind it.
+// Window sizes of the deliverer. At most maxWindow records of a pipeline's
+// queue are in memory, whatever the backlog; they keep their bodies while
+// the window's bodies total at most bodyBudget bytes, the others have theirs
+// re-read on dispatch. The rest of the queue stays on disk (see window.go
+// for how keys beyond the window are reached without breaking per-key
+// order).
 const (
 	readChunk  = 256
-	bodyWindow = 1024
-	maxWindow  = 100_000
+	bodyBudget = 16 << 20
+	maxWindow  = 4096
+	// maxEvicted bounds the keys remembered as evicted; when it is reached
+	// the window stops evicting and waits for its heads instead.
+	maxEvicted = 65536
+	// rewindEvery rate-limits rescans of the queue.
+	rewindEvery = time.Second
 )
 
 // deliverer moves one pipeline's queued events to its sink: up to
 // MaxInFlight at once, one at a time per ordering key, in queue order per
 // key, retrying on the persisted schedule and dead-lettering at the end.
-// One scheduler goroutine owns all state below; attempts run in their own
-// goroutines and report back on results.
+// One scheduler goroutine owns all state below; a fixed pool of workers
+// runs the attempts and reports back on results.
 type deliverer struct {
 	name     string
 	store    store.Store
@@ -41,20 +49,30 @@ type deliverer struct {
 	logger   *slog.Logger
 	counters *Counters
 	observer Observer
+	queue    *queueGauge
+	ep       *endpoint
 	wake     chan struct{} // new records were stored
 	resumed  chan struct{} // an operator cleared a pause
+	epUp     chan struct{} // the endpoint came up
 
 	keys     map[string]*keyQueue
 	ready    keyHeap // heads that may go now, by Seq
 	waiting  keyHeap // heads waiting for NextAttempt, by NextAttempt
 	entries  int
+	bodies   int // bytes of the bodies held in the window
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
 	readErr  bool // the last read failed: try again shortly
 	inflight int  // Deliver calls running: bounded by MaxInFlight
 	pending  int  // attempts not yet reported (delivering or committing)
+	jobs     chan job
+	workers  int
 	results  chan attemptResult
 	freed    chan struct{} // an attempt's Deliver returned: its slot is free
+	probeSeq uint64        // head Seq of the last probe: probes rotate over keys
+
+	evict  evictions
+	errLog ratelog.Limiter // store errors repeat: log them once per interval
 
 	mu     sync.Mutex // guards status fields read by Status
 	paused string
@@ -65,14 +83,44 @@ type deliverer struct {
 type DeliveryStatus struct {
 	InFlight int    `json:"in_flight"`
 	Waiting  int    `json:"waiting_retry"`
+	Window   int    `json:"window"` // queued records held in memory
 	Paused   string `json:"paused,omitempty"`
+}
+
+// job is one attempt handed to a worker.
+type job struct {
+	kq    *keyQueue
+	rec   store.Record
+	probe bool
 }
 
 func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.keys = map[string]*keyQueue{}
-	d.results = make(chan attemptResult)
-	d.freed = make(chan struct{})
+	// A worker committing an outcome no longer holds a delivery slot, so
+	// there are twice as many workers as slots; dispatch never has more
+	// attempts pending than workers, so sending a job never waits for long.
+	workers := 2 * d.policy.MaxInFlight
+	d.workers = workers
+	d.jobs = make(chan job)
+	d.results = make(chan attemptResult, workers)
+	d.freed = make(chan struct{}, workers)
+	d.epUp = make(chan struct{}, 1)
 	d.more = true
+	d.evict.reset()
+	d.ep.subscribe(d.epUp)
+	defer d.ep.unsubscribe(d.epUp)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range d.jobs {
+				d.attempt(hardCtx, j)
+			}
+		})
+	}
+	defer func() {
+		close(d.jobs)
+		wg.Wait()
+	}()
 	if v, err := d.store.Value(ctx, d.name, PausedKey); err == nil {
 		d.setPaused(string(v))
 	}
@@ -85,7 +133,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		}
 		d.fill(ctx)
 		d.promote()
-		d.dispatch(hardCtx)
+		d.dispatch()
 		d.publish()
 		resetTimer(timer, d.nextDue())
 		select {
@@ -95,6 +143,8 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 			d.inflight--
 		case <-d.wake:
 			d.more = true
+		case <-d.epUp:
+			d.releaseWaiting()
 		case <-d.resumed:
 			if _, err := d.store.Value(ctx, d.name, PausedKey); errors.Is(err, store.ErrNotFound) {
 				d.setPaused("")
@@ -120,23 +170,25 @@ func (d *deliverer) drain() {
 
 // fill reads more of the queue when the scheduler is short of ready work.
 func (d *deliverer) fill(ctx context.Context) {
+	d.maybeRewind()
+	if d.entries >= maxWindow && d.stalled() {
+		d.evictWaiting()
+	}
 	for d.more && d.entries < maxWindow && d.ready.Len()+d.pending < 2*d.policy.MaxInFlight {
-		recs, err := d.store.Pending(ctx, d.name, d.lastRead, readChunk)
+		limit := min(readChunk, maxWindow-d.entries)
+		recs, err := d.store.Pending(ctx, d.name, d.lastRead, limit)
 		d.readErr = err != nil
 		if err != nil {
 			if ctx.Err() == nil {
-				d.logger.Error("reading queue; retrying in 1s", "error", err)
+				d.errLog.Log(d.logger, slog.LevelError, "reading queue; retrying in 1s", "error", err)
 			}
 			return
 		}
-		if len(recs) < readChunk {
+		if len(recs) < limit {
 			d.more = false
 		}
 		for _, r := range recs {
 			d.lastRead = r.Seq
-			if d.entries >= bodyWindow {
-				r.Body = nil // re-read on dispatch
-			}
 			d.add(r)
 		}
 		if len(recs) == 0 {
@@ -145,16 +197,28 @@ func (d *deliverer) fill(ctx context.Context) {
 	}
 }
 
+// add takes a record read from the queue into the window, unless its key
+// was evicted (its head is on disk: this record must wait behind it) or the
+// window already holds it (a rescan re-reads what it has).
 func (d *deliverer) add(r store.Record) {
 	key := r.Key
 	if key == "" {
 		key = fmt.Sprintf("\x00%d", r.Seq) // unordered: a key of its own
 	}
+	if d.evict.has(key) {
+		return
+	}
 	kq := d.keys[key]
 	if kq == nil {
 		kq = &keyQueue{key: key, index: -1}
 		d.keys[key] = kq
+	} else if r.Seq <= kq.items[len(kq.items)-1].Seq {
+		return
 	}
+	if d.bodies+len(r.Body) > bodyBudget {
+		r.Body = nil // re-read on dispatch
+	}
+	d.bodies += len(r.Body)
 	kq.items = append(kq.items, r)
 	d.entries++
 	if len(kq.items) == 1 {
@@ -174,8 +238,13 @@ func (d *deliverer) schedule(kq *keyQueue) {
 	heap.Push(&d.ready, heapItem{kq: kq})
 }
 
-// promote moves heads whose retry time has come to the ready heap.
+// promote moves heads whose retry time has come to the ready heap. While
+// the endpoint is down retry timers stand still: nothing is attempted, so
+// nothing is counted; the probe decides when delivery resumes.
 func (d *deliverer) promote() {
+	if d.ep.isDown() {
+		return
+	}
 	now := d.clock.Now()
 	for d.waiting.Len() > 0 && !d.waiting.items[0].kq.items[0].NextAttempt.After(now) {
 		it := heap.Pop(&d.waiting).(heapItem)
@@ -184,39 +253,125 @@ func (d *deliverer) promote() {
 	}
 }
 
+// releaseWaiting makes every waiting head due at once: the endpoint is back,
+// so the backlog flows at full MaxInFlight instead of each event waiting
+// out a timer set while the receiver was down. The persisted NextAttempt is
+// left as it is; it is rewritten by the next attempt.
+func (d *deliverer) releaseWaiting() {
+	for d.waiting.Len() > 0 {
+		it := heap.Pop(&d.waiting).(heapItem)
+		it.kq.items[0].NextAttempt = time.Time{}
+		it.kq.state = headReady
+		heap.Push(&d.ready, heapItem{kq: it.kq})
+	}
+	d.evict.at = time.Time{}
+}
+
 func (d *deliverer) nextDue() time.Duration {
+	wait := time.Hour
 	if d.readErr {
-		return time.Second
+		wait = time.Second
 	}
-	if d.waiting.Len() == 0 {
-		return time.Hour
+	if d.ep.isDown() {
+		if d.ready.Len()+d.waiting.Len() > 0 {
+			wait = min(wait, d.ep.probeWait(d.clock.Now()))
+		}
+	} else if d.waiting.Len() > 0 {
+		wait = min(wait, max(0, d.waiting.items[0].kq.items[0].NextAttempt.Sub(d.clock.Now())))
 	}
-	wait := d.waiting.items[0].kq.items[0].NextAttempt.Sub(d.clock.Now())
-	if wait < 0 {
-		return 0
+	if w, ok := d.evict.due(d.clock.Now()); ok {
+		wait = min(wait, w)
 	}
 	return wait
 }
 
-func (d *deliverer) dispatch(hardCtx context.Context) {
+func (d *deliverer) dispatch() {
 	if d.isPaused() {
 		return
 	}
-	for d.inflight < d.policy.MaxInFlight && d.ready.Len() > 0 {
-		kq := heap.Pop(&d.ready).(heapItem).kq
-		kq.state = headInFlight
-		d.inflight++
-		d.pending++
-		go d.attempt(hardCtx, kq, kq.items[0])
+	if d.ep.isDown() {
+		d.dispatchProbe()
+		return
 	}
+	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
+		kq := heap.Pop(&d.ready).(heapItem).kq
+		d.send(kq, false)
+	}
+}
+
+// dispatchProbe sends one head while the endpoint is down, if the probe is
+// due and no deliverer of the endpoint is probing. The probe is the head of
+// the oldest key after the last probe's, so one poison object cannot keep
+// a healthy endpoint marked down.
+func (d *deliverer) dispatchProbe() {
+	kq := d.probeCandidate()
+	if kq == nil || d.pending >= d.workers {
+		return
+	}
+	if ok, _ := d.ep.claimProbe(d.clock.Now()); !ok {
+		return
+	}
+	if kq.state == headReady {
+		heap.Remove(&d.ready, kq.index)
+	} else {
+		heap.Remove(&d.waiting, kq.index)
+	}
+	d.probeSeq = kq.items[0].Seq
+	d.send(kq, true)
+}
+
+func (d *deliverer) probeCandidate() *keyQueue {
+	var best, first *keyQueue
+	consider := func(h *keyHeap) {
+		for _, it := range h.items {
+			s := it.kq.items[0].Seq
+			if first == nil || s < first.items[0].Seq {
+				first = it.kq
+			}
+			if s > d.probeSeq && (best == nil || s < best.items[0].Seq) {
+				best = it.kq
+			}
+		}
+	}
+	consider(&d.ready)
+	consider(&d.waiting)
+	if best == nil {
+		return first
+	}
+	return best
+}
+
+func (d *deliverer) send(kq *keyQueue, probe bool) {
+	kq.state = headInFlight
+	d.inflight++
+	d.pending++
+	d.jobs <- job{kq: kq, rec: kq.items[0], probe: probe}
 }
 
 func (d *deliverer) handle(res attemptResult) {
 	d.pending--
 	kq := res.kq
 	kq.state = headIdle
+	now := d.clock.Now()
+	switch {
+	case res.aborted:
+		if res.probe {
+			d.ep.probeAborted()
+		}
+	case res.failure != nil && res.failure.Class == engine.Retry:
+		if res.probe {
+			d.ep.probeFailed(res.failure.Error(), res.failure.RetryAfter, now)
+		} else if d.ep.failed(kq.key, res.failure.Error(), now) {
+			d.logger.Warn("endpoint down: delivery paused, probing", "endpoint", d.ep.name, "error", res.failure.Error())
+		}
+	case !res.commitErr:
+		if d.ep.answered(now) {
+			d.logger.Info("endpoint up: delivering the backlog", "endpoint", d.ep.name)
+		}
+	}
 	switch res.outcome {
 	case outcomeDone, outcomePause:
+		d.bodies -= len(kq.items[0].Body)
 		kq.items[0] = store.Record{}
 		kq.items = kq.items[1:]
 		d.entries--
@@ -224,6 +379,9 @@ func (d *deliverer) handle(res attemptResult) {
 			d.setPaused(res.rec.LastError)
 		}
 	case outcomeRetry, outcomeAborted:
+		if kq.items[0].Body == nil {
+			res.rec.Body = nil // re-read for the attempt: not counted, not kept
+		}
 		kq.items[0] = res.rec
 	}
 	if len(kq.items) == 0 {
@@ -247,7 +405,7 @@ func (d *deliverer) isPaused() bool {
 
 func (d *deliverer) publish() {
 	d.mu.Lock()
-	d.status = DeliveryStatus{InFlight: d.inflight, Waiting: d.waiting.Len(), Paused: d.paused}
+	d.status = DeliveryStatus{InFlight: d.inflight, Waiting: d.waiting.Len(), Window: d.entries, Paused: d.paused}
 	d.mu.Unlock()
 }
 

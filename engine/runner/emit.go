@@ -20,6 +20,8 @@ type host struct {
 	clock      engine.Clock
 	logger     *slog.Logger
 	counters   *Counters
+	queue      *queueGauge
+	limit      QueueLimit
 	// stored is signalled (without blocking) after each commit that
 	// appended records, to wake the deliverer.
 	stored chan<- struct{}
@@ -32,7 +34,7 @@ var _ engine.Host = (*host)(nil)
 func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.StateUpdate) error {
 	now := h.clock.Now()
 	var b store.Batch
-	appended := 0
+	appended, bytes := 0, 0
 	for _, ev := range events {
 		h.counters.In.Add(1)
 		ev.Meta = h.meta(ev.Meta, now)
@@ -74,11 +76,17 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 			id, key := identify(h.name, out.Value, body, out, i)
 			b.Append(h.name, store.Record{ID: id, Key: key, Body: body})
 			appended++
+			bytes += len(body)
 		}
 	}
 	addState(&b, h.name, state)
 	if b.Len() == 0 {
 		return nil
+	}
+	if appended > 0 {
+		if err := h.queue.check(ctx, h.store, h.name, h.limit, int64(appended), int64(bytes)); err != nil {
+			return fmt.Errorf("emit: %w", err)
+		}
 	}
 	if err := h.store.Commit(ctx, &b); err != nil {
 		if errors.Is(err, store.ErrExists) {
@@ -87,6 +95,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 		return fmt.Errorf("emit: storing %d events: %w", appended, err)
 	}
 	if appended > 0 {
+		h.queue.added(int64(appended), int64(bytes))
 		h.counters.Stored.Add(uint64(appended))
 		select {
 		case h.stored <- struct{}{}:

@@ -59,7 +59,13 @@ func (r *Runtime) prepare(b *Built) *generation {
 		clock:      r.opts.Clock,
 		logger:     logger,
 		counters:   counters,
+		queue:      r.queueGauge(b.Name()),
+		limit:      QueueLimit{Events: b.Spec.Queue.MaxEvents, Bytes: b.Spec.Queue.MaxBytes},
 		stored:     wake,
+	}
+	epName := "pipeline " + b.Name()
+	if es, ok := b.Sink.(engine.EndpointSink); ok {
+		epName = es.Endpoint()
 	}
 	g.deliverer = &deliverer{
 		name:     b.Name(),
@@ -70,6 +76,8 @@ func (r *Runtime) prepare(b *Built) *generation {
 		logger:   logger,
 		counters: counters,
 		observer: r.opts.Observer,
+		queue:    r.queueGauge(b.Name()),
+		ep:       r.endpoints.get(epName),
 		wake:     wake,
 		resumed:  make(chan struct{}, 1),
 	}

@@ -20,6 +20,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Clock    engine.Clock
 	Observer Observer // optional delivery metrics
+	// Breaker is the circuit breaker of every sink endpoint; zero fields
+	// take DefaultBreaker's.
+	Breaker Breaker
 	// DrainTimeout bounds how long a stopping pipeline waits for
 	// deliveries in flight before cancelling them (default 10s). Cancelled
 	// attempts do not count and are retried by the next generation.
@@ -36,6 +39,9 @@ type Runtime struct {
 	running   map[string]*generation
 	counters  map[string]*Counters // per name, kept across generations
 	wakes     map[string]chan struct{}
+	queues    map[string]*queueGauge // per name, kept across generations
+	endpoints endpoints
+	health    *storeHealth
 	nextGen   uint64
 	applyLock sync.Mutex
 }
@@ -54,7 +60,22 @@ func NewRuntime(opts Options) *Runtime {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 10 * time.Second
 	}
-	return &Runtime{opts: opts, running: map[string]*generation{}, counters: map[string]*Counters{}, wakes: map[string]chan struct{}{}}
+	if opts.Breaker.TripAfter <= 0 {
+		opts.Breaker.TripAfter = DefaultBreaker.TripAfter
+	}
+	if opts.Breaker.ProbeInitial <= 0 {
+		opts.Breaker.ProbeInitial = DefaultBreaker.ProbeInitial
+	}
+	if opts.Breaker.ProbeMax <= 0 {
+		opts.Breaker.ProbeMax = DefaultBreaker.ProbeMax
+	}
+	health := &storeHealth{}
+	opts.Store = &trackedStore{Store: opts.Store, health: health}
+	return &Runtime{
+		opts: opts, running: map[string]*generation{}, counters: map[string]*Counters{},
+		wakes: map[string]chan struct{}{}, queues: map[string]*queueGauge{},
+		endpoints: endpoints{cfg: opts.Breaker}, health: health,
+	}
 }
 
 // Router is the handler to serve on --listen.
@@ -236,6 +257,7 @@ func (r *Runtime) wakeChan(name string) chan struct{} {
 // Wake tells a pipeline's deliverer that records were added to its queue
 // from outside (a dead-letter replay).
 func (r *Runtime) Wake(name string) {
+	r.queueGauge(name).invalidate()
 	select {
 	case r.wakeChan(name) <- struct{}{}:
 	default:

@@ -38,9 +38,22 @@ type PipelineStatus struct {
 	Sink       string         `json:"sink"`
 	Path       string         `json:"path,omitempty"`
 	Delivery   DeliveryStatus `json:"delivery"`
-	Totals     Totals         `json:"totals"`
-	LastError  string         `json:"last_error,omitempty"`
-	LastErrAt  time.Time      `json:"last_error_at,omitzero"`
+	// Endpoint is the health of the sink's endpoint (shared by every
+	// pipeline delivering there).
+	Endpoint  EndpointStatus `json:"endpoint"`
+	Queue     QueueStatus    `json:"queue"`
+	Totals    Totals         `json:"totals"`
+	LastError string         `json:"last_error,omitempty"`
+	LastErrAt time.Time      `json:"last_error_at,omitzero"`
+}
+
+// QueueStatus is the queue's size as the runtime counts it, against its
+// limits.
+type QueueStatus struct {
+	Events    int64 `json:"events"`
+	Bytes     int64 `json:"bytes"`
+	MaxEvents int64 `json:"max_events"`
+	MaxBytes  int64 `json:"max_bytes"`
 }
 
 // Totals is a snapshot of Counters.
@@ -83,8 +96,11 @@ func (r *Runtime) Status() []PipelineStatus {
 			Sink:       g.built.Spec.Sink.Kind,
 			Path:       g.built.Path(),
 			Delivery:   g.deliverer.Status(),
+			Endpoint:   g.deliverer.ep.status(),
 			Totals:     c.Snapshot(),
 		}
+		st.Queue.Events, st.Queue.Bytes = r.QueueSize(g.name)
+		st.Queue.MaxEvents, st.Queue.MaxBytes = g.built.Spec.Queue.MaxEvents, g.built.Spec.Queue.MaxBytes
 		if se := c.SourceError(); se != "" && st.State == "running" {
 			st.State = "degraded: " + se
 		}

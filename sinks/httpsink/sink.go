@@ -130,3 +130,9 @@ var (
 	_ engine.PolicySink = (*Sink)(nil)
 	_ io.Closer         = (*Sink)(nil)
 )
+
+// Endpoint names the callback URL without credentials, query or fragment:
+// the engine's circuit breaker is kept per endpoint.
+func (s *Sink) Endpoint() string { return s.safeURL }
+
+var _ engine.EndpointSink = (*Sink)(nil)

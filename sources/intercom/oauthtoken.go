@@ -2,7 +2,8 @@
 // them back as an oauth2.TokenSource. Tokens live in the store, never in
 // pipeline files: a master copy in the reserved "_oauth" key space, and a
 // copy in the key space of each pipeline that uses it (token_ref), so a
-// running source reads its token from its own state.
+// running source reads its token from its own state. With
+// CONNECTORD_SECRET_KEY set they are sealed (engine/sealed).
 
 package intercom
 
@@ -15,6 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/connectord/connectord/engine/sealed"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -48,6 +50,13 @@ func PutToken(b *store.Batch, name string, tok Token, pipelines ...string) error
 	v, err := json.Marshal(tok)
 	if err != nil {
 		return fmt.Errorf("encoding token %q: %w", name, err)
+	}
+	ring, err := sealed.Default()
+	if err != nil {
+		return err
+	}
+	if v, err = ring.Seal(v); err != nil {
+		return fmt.Errorf("sealing token %q: %w", name, err)
 	}
 	b.Put(TokenPipeline, TokenKey(name), v)
 	for _, p := range pipelines {
@@ -96,9 +105,61 @@ func (s *storedToken) Token() (*oauth2.Token, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w %q: create it with POST /elements/api-v2/instances or connectord auth intercom", ErrNoToken, s.name)
 	}
+	ring, err := sealed.Default()
+	if err != nil {
+		return nil, err
+	}
+	if v, err = ring.Open(v); err != nil {
+		return nil, fmt.Errorf("OAuth token %q: %w", s.name, err)
+	}
 	var t Token
 	if err := json.Unmarshal(v, &t); err != nil || t.AccessToken == "" {
 		return nil, fmt.Errorf("OAuth token %q is not a stored token (%s)", s.name, TokenKey(s.name))
 	}
 	return t.OAuth2(), nil
+}
+
+// ResealTokens rewrites every stored token (the master copies and each
+// pipeline's) that is not sealed with ring's current key: plaintext ones
+// after a key was first set, and ones sealed with a previous key during a
+// rotation. It returns how many it rewrote.
+func ResealTokens(ctx context.Context, st store.Store, ring *sealed.Keyring) (int, error) {
+	if !ring.Enabled() {
+		return 0, nil
+	}
+	pipelines, err := st.Pipelines(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var b store.Batch
+	var scanErr error
+	for _, p := range pipelines {
+		err := st.Scan(ctx, p, "oauth/token/", func(key string, value []byte) bool {
+			if ring.SealedWithCurrent(value) {
+				return true
+			}
+			plain, err := ring.Open(value)
+			if err != nil {
+				scanErr = fmt.Errorf("token %s in %s: %w", key, p, err)
+				return false
+			}
+			v, err := ring.Seal(plain)
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			b.Put(p, key, v)
+			return true
+		})
+		if err == nil {
+			err = scanErr
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if b.Len() == 0 {
+		return 0, nil
+	}
+	return b.Len(), st.Commit(ctx, &b)
 }

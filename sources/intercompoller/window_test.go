@@ -156,3 +156,30 @@ func TestPollDelayRereadsLateRecordsWithoutDuplicates(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchCursorCappedAtPollStart: with filterByCurrentDate false a
+// record dated ahead of the clock (skew) is emitted, but the cursor stops at
+// the poll's start, so a record dated before that start which reaches the
+// search index late is still found by the next poll's pollDelay re-read.
+// A cursor moved to the skewed date would skip it for good.
+func TestSearchCursorCappedAtPollStart(t *testing.T) {
+	h := newHarness(t, intercomsim.Options{Seed: 23, SearchDelay: time.Minute}, func(o *Options) {
+		setMode("search")(o)
+		d := config.Duration(2 * time.Minute)
+		o.PollDelay = &d
+		o.FilterByCurrentDate = false
+		o.Start = "now"
+	})
+	h.start()
+	t0 := epoch.Unix()
+	a := h.sim.CreateAt(intercomsim.Conversations, t0+10, t0+10)
+	ahead := h.sim.CreateAt(intercomsim.Conversations, t0+3600, t0+3600) // a clock an hour fast
+	h.clock.Advance(50 * time.Second)
+	late := h.sim.CreateAt(intercomsim.Conversations, t0+55, t0+55) // searchable only at t0+110
+	h.clock.Advance(20 * time.Second)
+	h.poll()
+	h.expectExactly([]intercomsim.Version{a, ahead})
+	h.clock.Advance(2 * time.Minute)
+	h.poll()
+	h.expectExactly([]intercomsim.Version{a, ahead, late})
+}

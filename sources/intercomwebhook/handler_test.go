@@ -241,20 +241,45 @@ func TestDuplicateIDIsAcknowledgedAndStoredOnce(t *testing.T) {
 	runnertest.WaitFor(t, "delivery", func() bool { return len(h.Sink.Deliveries()) == 1 })
 }
 
-func TestNotificationsWithoutIDAreNotDeduplicated(t *testing.T) {
+// TestNotificationWithoutIDGetsAStableID: a signed notification without an
+// id gets one derived from its content (not from the fields a retry
+// changes), so Intercom's resend is a duplicate and the callback's eventId
+// is never empty; a different notification gets a different id.
+func TestNotificationWithoutIDGetsAStableID(t *testing.T) {
 	h := startHarness(t, harnessOpts{})
 	body := notification("", "conversation.user.created", "7")
-	for i := 0; i < 2; i++ {
-		if r := h.postSigned(body); r.Status != "stored" {
-			t.Fatalf("post %d: %+v", i, r)
+	if r := h.postSigned(body); r.Status != "stored" {
+		t.Fatalf("first: %+v", r)
+	}
+	retry := bytes.Replace(body, []byte(`"created_at"`), []byte(`"delivery_attempts":2,"created_at"`), 1)
+	if r := h.postSigned(retry); r.Code != http.StatusOK || r.Status != "duplicate" {
+		t.Fatalf("resend: %d %+v, want duplicate", r.Code, r)
+	}
+	if r := h.postSigned(notification("", "conversation.user.created", "8")); r.Status != "stored" {
+		t.Fatalf("another object: %+v, want stored", r)
+	}
+	runnertest.WaitFor(t, "deliveries", func() bool { return len(h.Sink.Deliveries()) == 2 })
+	ids := map[string]bool{}
+	for _, d := range h.Sink.Deliveries() {
+		if !strings.HasPrefix(d.ID, "notif_derived_") {
+			t.Errorf("eventId %q, want a derived id", d.ID)
 		}
+		ids[d.ID] = true
 	}
-	if got := h.Counters().Stored.Load(); got != 2 {
-		t.Fatalf("stored %d, want 2", got)
+	if len(ids) != 2 {
+		t.Errorf("ids %v: want two different ids", ids)
 	}
-	if keys := h.StateKeys("dedupe"); len(keys) != 0 {
-		t.Fatalf("dedupe keys for id-less notifications: %v", keys)
+}
+
+// TestDuplicateKeysAre400: a signed body with a key twice in one object
+// (last-wins would let it say two things) is refused and stores nothing.
+func TestDuplicateKeysAre400(t *testing.T) {
+	h := startHarness(t, harnessOpts{})
+	body := []byte(`{"type":"notification_event","id":"notif_d","topic":"conversation.user.created","topic":"ping","data":{"item":{"id":"1"}}}`)
+	if r := h.postSigned(body); r.Code != http.StatusBadRequest || !strings.Contains(r.Error, "duplicate key") {
+		t.Fatalf("got %d %+v, want 400 duplicate key", r.Code, r)
 	}
+	h.AssertNotEmitted()
 }
 
 func TestInsecureSkipVerifyAcceptsUnsigned(t *testing.T) {

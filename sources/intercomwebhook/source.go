@@ -6,6 +6,9 @@ package intercomwebhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -79,6 +82,9 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 		return intake.Verdict{Skip: intake.StatusIgnored, Reason: fmt.Sprintf("topic %q is not in this source's topics", topic)}, nil
 	}
 	id := engine.IDString(n["id"])
+	if id == "" {
+		id = derivedID(n)
+	}
 	appID := engine.IDString(n["app_id"])
 	key := itemID(n)
 	meta := engine.Meta{MetaTopic: topic, MetaAppID: appID}
@@ -89,6 +95,29 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta},
 		DedupeID: id,
 	}, nil
+}
+
+// volatileFields change when Intercom retries a notification; they are left
+// out of a derived id.
+var volatileFields = map[string]bool{
+	"id": true, "delivery_attempts": true, "delivery_status": true, "delivered_at": true,
+	"first_sent_at": true, "self": true, "links": true,
+}
+
+// derivedID is the id of a notification that came without one: a hash of
+// its content without the fields a retry changes, so a resend by Intercom
+// is deduplicated like any other, and the callback's eventId is never
+// empty.
+func derivedID(n map[string]any) string {
+	stable := make(map[string]any, len(n))
+	for k, v := range n {
+		if !volatileFields[k] {
+			stable[k] = v
+		}
+	}
+	b, _ := json.Marshal(stable) // decoded JSON marshals; map keys are sorted
+	sum := sha256.Sum256(b)
+	return "notif_derived_" + hex.EncodeToString(sum[:16])
 }
 
 // itemID is data.item.id, the changed object's id, or "".

@@ -42,3 +42,26 @@ func TestCaptureHeadersDropsCredentialsAndSignature(t *testing.T) {
 		t.Fatalf("CaptureHeaders = %v, want %v", got, want)
 	}
 }
+
+func TestDecodeJSONRefusesDuplicateKeys(t *testing.T) {
+	for _, in := range []string{
+		`{"id":"a","id":"b"}`,
+		`{"data":{"item":{"id":"1","x":[{"k":1}],"id":"2"}}}`,
+		`{"a\u0062":1,"ab":2}`, // the same key, once escaped
+		`[{"x":1},{"y":2,"y":3}]`,
+		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k3":0}`,
+	} {
+		if _, err := DecodeJSON([]byte(in)); err == nil || !strings.Contains(err.Error(), "duplicate key") {
+			t.Errorf("DecodeJSON(%s) error = %v, want duplicate key", in, err)
+		}
+	}
+	for _, in := range []string{
+		`{"a":{"id":1},"b":{"id":2},"id":3}`, // one key per object
+		`{"s":"\"id\":1,\"id\":2","id":0}`,   // keys inside a string value
+		`[{"id":1},{"id":1}]`,
+	} {
+		if _, err := DecodeJSON([]byte(in)); err != nil {
+			t.Errorf("DecodeJSON(%s) = %v, want accepted", in, err)
+		}
+	}
+}

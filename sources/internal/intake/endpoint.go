@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/ratelog"
 )
 
 // Verdict is what a source makes of a verified, decoded notification.
@@ -41,6 +42,7 @@ type Endpoint struct {
 	Clock  engine.Clock
 
 	failing atomic.Bool // an Emit failure is reported until the next success
+	errLog  ratelog.Limiter
 }
 
 var _ http.Handler = (*Endpoint)(nil)
@@ -106,10 +108,15 @@ func (e *Endpoint) post(w http.ResponseWriter, r *http.Request) {
 		// The sender hung up; whatever we answer is not read, and it will
 		// retry (the event may or may not be stored: at least once).
 		writeUnavailable(w, RetryAfter)
+	case errors.Is(err, engine.ErrQueueFull):
+		e.failing.Store(true)
+		e.Host.ReportError(err)
+		e.errLog.Log(e.Logger, slog.LevelWarn, "queue full: webhook refused; asked the sender to retry", "error", err)
+		writeUnavailable(w, RetryAfter)
 	default:
 		e.failing.Store(true)
 		e.Host.ReportError(err)
-		e.Logger.Error("webhook not stored; asked the sender to retry", "id", ev.ID, "error", err)
+		e.errLog.Log(e.Logger, slog.LevelError, "webhook not stored; asked the sender to retry", "error", err)
 		writeUnavailable(w, RetryAfter)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/sealed"
 )
 
 // Pipeline is one pipeline as the status API, the page and `connectord
@@ -40,6 +41,15 @@ type Pipeline struct {
 	DeadLetters      int       `json:"dead_letters"`
 	InFlight         int       `json:"in_flight"`
 	WaitingRetry     int       `json:"waiting_retry"`
+	// Window is how many queued records delivery holds in memory.
+	Window int `json:"window"`
+	// QueueBytes and the limits are the runtime's count of the queue
+	// against max_queue_events and max_queue_bytes.
+	QueueBytes     int64 `json:"queue_bytes"`
+	MaxQueueEvents int64 `json:"max_queue_events,omitempty"`
+	MaxQueueBytes  int64 `json:"max_queue_bytes,omitempty"`
+	// Endpoint is the health of the sink endpoint (its circuit breaker).
+	Endpoint *runner.EndpointStatus `json:"endpoint,omitempty"`
 
 	LastError   string        `json:"last_error,omitempty"`
 	LastErrorAt time.Time     `json:"last_error_at,omitzero"`
@@ -60,6 +70,9 @@ type PipelinesResponse struct {
 	Pipelines []Pipeline   `json:"pipelines"`
 	Reload    ReloadStatus `json:"reload"`
 	Now       time.Time    `json:"now"`
+	// SecretsAtRest says whether OAuth tokens and instance secrets are
+	// encrypted (CONNECTORD_SECRET_KEY).
+	SecretsAtRest string `json:"secrets_at_rest,omitempty"`
 }
 
 // list builds every pipeline's view: running ones, and removed ones whose
@@ -106,13 +119,16 @@ func (h *Handler) view(ctx context.Context, st runner.PipelineStatus, reload Rel
 		Name: st.Name, State: state, StateDetail: detail,
 		File: st.File, Hash: st.Hash, Generation: st.Generation, Started: st.Started,
 		Source: st.Source, Sink: st.Sink, Path: st.Path, WebhookURL: h.webhookURL(st.Path),
-		InFlight: st.Delivery.InFlight, WaitingRetry: st.Delivery.Waiting,
+		InFlight: st.Delivery.InFlight, WaitingRetry: st.Delivery.Waiting, Window: st.Delivery.Window,
+		QueueBytes: st.Queue.Bytes, MaxQueueEvents: st.Queue.MaxEvents, MaxQueueBytes: st.Queue.MaxBytes,
 		LastError: st.LastError, LastErrorAt: st.LastErrAt,
 		Totals: st.Totals,
 		Rates:  h.history.rates(st.Name, st.Totals, now),
 	}
 	if state != StateRemoved {
 		p.Reload = reload.forPipeline(st.Name, st.File)
+		ep := st.Endpoint
+		p.Endpoint = &ep
 	}
 	s, err := h.d.Store.Stats(ctx, st.Name)
 	if err != nil {
@@ -139,7 +155,11 @@ func (h *Handler) pipelines(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, PipelinesResponse{Pipelines: ps, Reload: h.reload(), Now: h.now()})
+	resp := PipelinesResponse{Pipelines: ps, Reload: h.reload(), Now: h.now()}
+	if ring, err := sealed.Default(); err == nil {
+		resp.SecretsAtRest = ring.Describe()
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (h *Handler) pipeline(w http.ResponseWriter, r *http.Request) {

@@ -7,9 +7,13 @@ import (
 	"strings"
 )
 
-// auth requires the token on every path but /healthz when one is set. It
-// takes "Authorization: Bearer <token>" (scripts, Prometheus, the CLI) or
-// HTTP Basic with the token as password (a browser opening the page).
+// auth requires the token on every path but /healthz when one is set,
+// including routes added by Deps.Mount (dead letters, the SAP Open
+// Connectors /instances API). It takes "Authorization: Bearer <token>"
+// (scripts, Prometheus, the CLI), HTTP Basic with the token as password (a
+// browser opening the page), or, where Authorization carries other
+// credentials (the /instances API's "User …, Organization …"), a "Bearer
+// <token>" part of that list or an X-Connectord-Token header.
 // Tokens are compared as hashes in constant time, so neither their content
 // nor their length leaks through timing.
 func (h *Handler) auth(next http.Handler) http.Handler {
@@ -31,15 +35,32 @@ func (h *Handler) auth(next http.Handler) http.Handler {
 	})
 }
 
+// TokenHeader carries the admin token when Authorization holds other
+// credentials.
+const TokenHeader = "X-Connectord-Token"
+
 func matches(r *http.Request, want [32]byte) bool {
-	var got string
-	if _, pw, ok := r.BasicAuth(); ok {
-		got = pw
-	} else if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		got = v[7:]
-	} else {
+	got, ok := presented(r)
+	if !ok {
 		return false
 	}
 	sum := sha256.Sum256([]byte(got))
 	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+}
+
+// presented finds the token the request offers.
+func presented(r *http.Request) (string, bool) {
+	if v := r.Header.Get(TokenHeader); v != "" {
+		return v, true
+	}
+	if _, pw, ok := r.BasicAuth(); ok {
+		return pw, true
+	}
+	for part := range strings.SplitSeq(r.Header.Get("Authorization"), ",") {
+		part = strings.TrimSpace(part)
+		if len(part) > 7 && strings.EqualFold(part[:7], "bearer ") {
+			return strings.TrimSpace(part[7:]), true
+		}
+	}
+	return "", false
 }

@@ -23,21 +23,28 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	descIn           = desc("connectord_events_in_total", "Events the source handed to the pipeline.")
-	descFiltered     = desc("connectord_events_filtered_total", "Events a transform dropped (a filter said false).")
-	descStored       = desc("connectord_events_stored_total", "Events committed to the durable queue.")
-	descDelivered    = desc("connectord_events_delivered_total", "Events the receiver acknowledged with a 2xx.")
-	descFailed       = desc("connectord_events_failed_total", "Failed delivery attempts by class: retry (tried again later), permanent (dead-lettered at once), gone (410; delivery paused).", "class")
-	descDeadLettered = desc("connectord_events_dead_lettered_total", "Events dead-lettered by a transform error, a permanent failure or exhausted retries.")
-	descQueued       = desc("connectord_queue_events", "Events stored and waiting for delivery.")
-	descOldest       = desc("connectord_queue_oldest_age_seconds", "Age of the oldest queued event; 0 when the queue is empty.")
-	descDead         = desc("connectord_dead_letters", "Dead letters stored, waiting for a replay or a purge.")
-	descState        = desc("connectord_pipeline_state", "1 for the pipeline's current state, 0 for the others.", "state")
-	descGeneration   = desc("connectord_pipeline_generation", "Generation of the running configuration; it changes on each reload that changes the pipeline.")
-	descLag          = desc("connectord_cursor_lag_seconds", "How far the poll cursor trails the clock: the age of the newest change seen.", "resource")
-	descLastPoll     = desc("connectord_last_poll_success_timestamp_seconds", "When a poll cycle last succeeded, as a Unix time.")
-	descScrapeErr    = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
-	descCommits      = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
+	descIn            = desc("connectord_events_in_total", "Events the source handed to the pipeline.")
+	descFiltered      = desc("connectord_events_filtered_total", "Events a transform dropped (a filter said false).")
+	descStored        = desc("connectord_events_stored_total", "Events committed to the durable queue.")
+	descDelivered     = desc("connectord_events_delivered_total", "Events the receiver acknowledged with a 2xx.")
+	descFailed        = desc("connectord_events_failed_total", "Failed delivery attempts by class: retry (tried again later), permanent (dead-lettered at once), gone (410; delivery paused).", "class")
+	descDeadLettered  = desc("connectord_events_dead_lettered_total", "Events dead-lettered by a transform error, a permanent failure or exhausted retries.")
+	descQueued        = desc("connectord_queue_events", "Events stored and waiting for delivery.")
+	descOldest        = desc("connectord_queue_oldest_age_seconds", "Age of the oldest queued event; 0 when the queue is empty.")
+	descDead          = desc("connectord_dead_letters", "Dead letters stored, waiting for a replay or a purge.")
+	descState         = desc("connectord_pipeline_state", "1 for the pipeline's current state, 0 for the others.", "state")
+	descGeneration    = desc("connectord_pipeline_generation", "Generation of the running configuration; it changes on each reload that changes the pipeline.")
+	descLag           = desc("connectord_cursor_lag_seconds", "How far the poll cursor trails the clock: the age of the newest change seen.", "resource")
+	descLastPoll      = desc("connectord_last_poll_success_timestamp_seconds", "When a poll cycle last succeeded, as a Unix time.")
+	descEndpointUp    = desc("connectord_endpoint_up", "1 while the sink endpoint's circuit breaker is closed (deliveries flow), 0 while it is down (one probe at a time).", "endpoint")
+	descEndpointFail  = desc("connectord_endpoint_consecutive_failures", "Retryable delivery failures at the sink endpoint since its last success.", "endpoint")
+	descEndpointSince = desc("connectord_endpoint_state_since_timestamp_seconds", "When the endpoint entered its current state, as a Unix time (0: up since start).", "endpoint")
+	descEndpointTrips = desc("connectord_endpoint_trips_total", "Times the endpoint's circuit breaker went down.", "endpoint")
+	descQueueBytes    = desc("connectord_queue_bytes", "Bytes of event bodies stored and waiting for delivery (the runtime's count, checked against max_queue_bytes).")
+	descWindow        = desc("connectord_delivery_window_events", "Queued events delivery holds in memory (bounded; the rest is read from disk).")
+	descStoreFailing  = prometheus.NewDesc("connectord_store_failing", "1 while the store's last commit failed (disk full, I/O error); 0 once a commit succeeds.", nil, nil)
+	descScrapeErr     = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
+	descCommits       = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
 )
 
 // syncCounter is implemented by stores that count their durable commits.
@@ -45,7 +52,8 @@ type syncCounter interface{ Syncs() uint64 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIn, descFiltered, descStored, descDelivered, descFailed,
-		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits} {
+		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits,
+		descEndpointUp, descEndpointFail, descEndpointSince, descEndpointTrips, descQueueBytes, descWindow, descStoreFailing} {
 		ch <- d
 	}
 }
@@ -59,6 +67,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		scrapeErr = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.GaugeValue, scrapeErr)
+	failing := 0.0
+	if msg, _ := c.h.d.Runtime.StoreError(); msg != "" {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descStoreFailing, prometheus.GaugeValue, failing)
 	if sc, ok := c.h.d.Store.(syncCounter); ok {
 		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(sc.Syncs()))
 	}
@@ -99,6 +112,22 @@ func (c collector) collectPipeline(ch chan<- prometheus.Metric, p Pipeline) {
 	}
 	if !p.LastPoll.IsZero() {
 		gauge(descLastPoll, float64(p.LastPoll.UnixNano())/1e9)
+	}
+	if ep := p.Endpoint; ep != nil {
+		up := 1.0
+		if ep.State == "down" {
+			up = 0
+		}
+		since := 0.0
+		if !ep.Since.IsZero() {
+			since = float64(ep.Since.UnixNano()) / 1e9
+		}
+		gauge(descEndpointUp, up, ep.Endpoint)
+		gauge(descEndpointFail, float64(ep.ConsecutiveFailures), ep.Endpoint)
+		gauge(descEndpointSince, since, ep.Endpoint)
+		ch <- prometheus.MustNewConstMetric(descEndpointTrips, prometheus.CounterValue, float64(ep.Trips), p.Name, ep.Endpoint)
+		gauge(descQueueBytes, float64(p.QueueBytes))
+		gauge(descWindow, float64(p.Window))
 	}
 }
 

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -36,5 +38,14 @@ func (h *Handler) notReady(ctx context.Context) string {
 	if _, err := h.d.Store.Pipelines(ctx); err != nil {
 		return "store: " + err.Error()
 	}
-	return ""
+	if msg, since := h.d.Runtime.StoreError(); msg != "" {
+		return fmt.Sprintf("store: commits failing since %s: %s", since.UTC().Format(time.RFC3339), msg)
+	}
+	var down []string
+	for _, st := range h.d.Runtime.Status() {
+		if ep := st.Endpoint; ep.State == "down" {
+			down = append(down, fmt.Sprintf("pipeline %s: endpoint %s down since %s (%s)", st.Name, ep.Endpoint, ep.Since.UTC().Format(time.RFC3339), ep.LastError))
+		}
+	}
+	return strings.Join(down, "; ")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/version"
 )
 
@@ -36,6 +37,10 @@ type pageRow struct {
 	ErrorShort   string
 	ErrorWhen    string
 	ReloadAction string
+	// EndpointLine is the sink endpoint's breaker in words.
+	EndpointLine  string
+	EndpointDown  bool
+	EndpointTitle string
 }
 
 type pageReload struct {
@@ -94,7 +99,24 @@ func (h *Handler) row(p Pipeline, now time.Time) pageRow {
 	if !p.LastErrorAt.IsZero() {
 		row.ErrorWhen = HumanDuration(now.Sub(p.LastErrorAt)) + " ago"
 	}
+	if ep := p.Endpoint; ep != nil {
+		row.EndpointLine, row.EndpointDown = EndpointLine(*ep, now), ep.State == "down"
+		row.EndpointTitle = ep.Endpoint
+	}
 	return row
+}
+
+// EndpointLine says in a few words how the sink endpoint is: "endpoint up",
+// or "endpoint down 2m · 14 failures · next probe in 8s".
+func EndpointLine(ep runner.EndpointStatus, now time.Time) string {
+	if ep.State != "down" {
+		return "endpoint up"
+	}
+	line := "endpoint down " + HumanDuration(now.Sub(ep.Since)) + fmt.Sprintf(" · %d failures", ep.ConsecutiveFailures)
+	if !ep.NextProbe.IsZero() {
+		line += " · next probe in " + HumanDuration(max(0, ep.NextProbe.Sub(now)))
+	}
+	return line
 }
 
 func reloadLine(r ReloadStatus, now time.Time) pageReload {

@@ -25,7 +25,9 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/sealed"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/sources/intercom"
 )
 
 // Config says where a daemon finds its pipelines and state and where it
@@ -48,6 +50,13 @@ type Config struct {
 	// secrets come from CONNECTORD_OC_USER_SECRET and
 	// CONNECTORD_OC_ORG_SECRET in Env; without them the API answers 403.
 	Instances soc.APIConfig
+	// Breaker overrides the sink endpoints' circuit breaker (tests).
+	Breaker runner.Breaker
+
+	// beforeApply, in tests, runs after the listeners are bound and before
+	// the pipelines are applied.
+	beforeApply func(*Daemon)
+
 	// PublicURL is the base URL Intercom reaches Listen at, for webhook
 	// URLs; "" reads CONNECTORD_PUBLIC_URL from Env, else http://<Listen>.
 	PublicURL string
@@ -86,6 +95,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = engine.SystemClock{}
 	}
+	ring, err := sealed.Default()
+	if err != nil {
+		return nil, err
+	}
 	built, errs := load(cfg)
 	if len(errs) > 0 {
 		return nil, errs
@@ -95,11 +108,18 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		closeAll(built)
 		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
+	if err := reseal(ctx, st, cfg, ring); err != nil {
+		closeAll(built)
+		st.Close()
+		return nil, err
+	}
 	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
+		Breaker: cfg.Breaker,
 	})
-	if err := d.listen("listen", cfg.Listen, d.metrics.InstrumentWebhooks(d.runtime.Router())); err != nil {
+	gate := &startGate{next: d.metrics.InstrumentWebhooks(d.runtime.Router())}
+	if err := d.listen("listen", cfg.Listen, gate); err != nil {
 		d.closeListeners(ctx)
 		closeAll(built)
 		st.Close()
@@ -120,9 +140,12 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		Mount: func(mux *http.ServeMux) {
 			dlq.Register(mux, dead)
 			console.Register(mux, console.Deps{Instances: d.inst, Runtime: d.runtime, Store: st, DLQ: dead, Logger: cfg.Logger, Deliveries: d.metrics})
+			// The /instances API is mounted inside the admin handler so
+			// the admin token guards it as well as its own secrets.
+			mux.Handle(soc.APIPrefix, d.inst.Handler())
 		},
 	})
-	if err := d.listen("admin", cfg.Admin, d.withInstancesAPI(d.admin)); err != nil {
+	if err := d.listen("admin", cfg.Admin, d.admin); err != nil {
 		d.admin.Close()
 		d.closeListeners(ctx)
 		closeAll(built)
@@ -132,12 +155,37 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := soc.SyncHolds(ctx, st, built); err != nil {
 		cfg.Logger.Error("pausing pipelines without callback URL", "error", err)
 	}
+	if cfg.beforeApply != nil {
+		cfg.beforeApply(d)
+	}
 	res := d.runtime.Apply(ctx, built)
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
+	gate.open.Store(true)
 	d.admin.Started()
 	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
 	d.logWebhookURLs(built, nil)
 	return d, nil
+}
+
+// reseal encrypts secrets at rest written before the key was set, or
+// with a previous key, so a rotation completes at the first start with the
+// new key.
+func reseal(ctx context.Context, st store.Store, cfg Config, ring *sealed.Keyring) error {
+	if !ring.Enabled() {
+		return nil
+	}
+	n, err := intercom.ResealTokens(ctx, st, ring)
+	if err != nil {
+		return fmt.Errorf("sealing stored tokens: %w", err)
+	}
+	rewrote, err := soc.ResealSecrets(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("sealing instance secrets: %w", err)
+	}
+	if n > 0 || rewrote {
+		cfg.Logger.Info("secrets at rest sealed with the current key", "tokens", n, "secrets_file", rewrote)
+	}
+	return nil
 }
 
 func load(cfg Config) ([]*runner.Built, config.Errors) {
@@ -267,13 +315,6 @@ func closeAll(built []*runner.Built) {
 			}
 		}
 	}
-}
-
-// withInstancesAPI mounts the /instances API (soc) in front of the admin
-// handler; a created, changed or deleted instance reloads the config at
-// once.
-func (d *Daemon) withInstancesAPI(h http.Handler) http.Handler {
-	return soc.Mount(h, d.inst.Handler())
 }
 
 // PublicBase is the base URL of webhook URLs.

@@ -232,3 +232,25 @@ sink: {http: {url: %q}}
 	}
 	eventually(t, "events tagged two", func() bool { return recv.count(tagged("two")) > 0 })
 }
+
+// TestWatchOneConfigFile: with --config FILE, saving that file reloads it,
+// and other files beside it are not read.
+func TestWatchOneConfigFile(t *testing.T) {
+	recv := &collector{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	dir, file := pipelineDir(t, "gen.yaml", fmt.Sprintf(genPipeline, "one", srv.URL))
+	os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("name: other\nsource: {generator: {}}\nsink: {http: {url: "+srv.URL+"}}\n"), 0o644)
+	d, reloads, stop := start(t, file)
+	defer stop()
+	defer d.Shutdown(context.Background())
+	tagged := func(tag string) func(map[string]any) bool {
+		return func(b map[string]any) bool { return b["tag"] == tag }
+	}
+	eventually(t, "events tagged one", func() bool { return recv.count(tagged("one")) > 0 })
+	writeAtomically(t, file, fmt.Sprintf(genPipeline, "two", srv.URL))
+	if st := <-reloads; !st.OK || fmt.Sprint(st.Result.Replaced) != "[gen]" || len(st.Result.Started) != 0 {
+		t.Fatalf("reload after the file changed: %+v", st)
+	}
+	eventually(t, "events tagged two", func() bool { return recv.count(tagged("two")) > 0 })
+}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,6 +33,12 @@ func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload fun
 		w.Close()
 		return nil, err
 	}
+	// --config FILE: watch its directory (editors save by rename) and take
+	// only that file's changes.
+	var only string
+	if fi, err := os.Stat(configDir); err == nil && !fi.IsDir() {
+		only, configDir = configDir, filepath.Dir(configDir)
+	}
 	if err := w.Add(configDir); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("watching %s: %w", d.cfg.ConfigDir, err)
@@ -40,12 +47,12 @@ func (d *Daemon) Watch(ctx context.Context, debounce time.Duration, onReload fun
 	go func() {
 		defer close(finished)
 		defer w.Close()
-		d.watch(ctx, w, configDir, debounce, onReload)
+		d.watch(ctx, w, configDir, only, debounce, onReload)
 	}()
 	return finished, nil
 }
 
-func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir string, debounce time.Duration, onReload func(ReloadStatus)) {
+func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir, only string, debounce time.Duration, onReload func(ReloadStatus)) {
 	watched := map[string]bool{configDir: true}
 	files := map[string]bool{}
 	sync := func() {
@@ -79,7 +86,7 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 			if !ok {
 				return
 			}
-			if relevant(ev.Name, configDir, files) {
+			if relevant(ev.Name, configDir, only, files) {
 				d.cfg.Logger.Debug("config change", "file", ev.Name, "op", ev.Op.String())
 				timer.Reset(debounce)
 			}
@@ -100,14 +107,17 @@ func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, configDir strin
 
 // relevant says whether a change to name can change the pipelines: a
 // pipeline file in the config directory (not hidden, not an editor's temp
-// file) or a referenced file.
-func relevant(name, configDir string, files map[string]bool) bool {
+// file), the one config file when only is set, or a referenced file.
+func relevant(name, configDir, only string, files map[string]bool) bool {
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return false
 	}
 	if files[abs] {
 		return true
+	}
+	if only != "" {
+		return abs == only
 	}
 	if filepath.Dir(abs) != configDir {
 		return false

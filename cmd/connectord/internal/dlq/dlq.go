@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/connectord/connectord/engine/runner"
@@ -30,10 +31,55 @@ type Selector struct {
 // ErrNoneSelected is returned when a selector matches nothing.
 var ErrNoneSelected = errors.New("no dead letter matches")
 
+// ErrUnknownPipeline is returned for a pipeline that neither runs nor has
+// anything stored: a typo must not read as "0 dead letters".
+var ErrUnknownPipeline = errors.New("no such pipeline")
+
+// Pipelines lists the pipelines that run or have stored state, sorted.
+func (s *Service) Pipelines(ctx context.Context) ([]string, error) {
+	names, err := s.Store.Pipelines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	if s.Runtime != nil {
+		for _, st := range s.Runtime.Status() {
+			if !seen[st.Name] {
+				names = append(names, st.Name)
+				seen[st.Name] = true
+			}
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// known fails with ErrUnknownPipeline unless the pipeline runs or has
+// stored state.
+func (s *Service) known(ctx context.Context, pipeline string) error {
+	if s.Runtime != nil && s.Runtime.Running(pipeline) {
+		return nil
+	}
+	names, err := s.Store.Pipelines(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, pipeline) {
+		return fmt.Errorf("%w %q", ErrUnknownPipeline, pipeline)
+	}
+	return nil
+}
+
 // List returns up to limit dead letters after seq.
 func (s *Service) List(ctx context.Context, pipeline string, after uint64, limit int) ([]store.DeadLetter, error) {
 	if limit <= 0 {
 		limit = 100
+	}
+	if err := s.known(ctx, pipeline); err != nil {
+		return nil, err
 	}
 	return s.Store.DeadLetters(ctx, pipeline, after, limit)
 }
@@ -46,6 +92,9 @@ func (s *Service) Select(ctx context.Context, pipeline string, sel Selector) ([]
 	}
 	if !sel.All && len(want) == 0 {
 		return nil, fmt.Errorf("choose dead letters with --id or --all")
+	}
+	if err := s.known(ctx, pipeline); err != nil {
+		return nil, err
 	}
 	var out []store.DeadLetter
 	var after uint64
@@ -114,6 +163,9 @@ var ErrRunning = errors.New("the pipeline is running: remove it from the config 
 func (s *Service) PurgeQueue(ctx context.Context, pipeline string) (int, error) {
 	if s.Runtime != nil && s.Runtime.Running(pipeline) {
 		return 0, ErrRunning
+	}
+	if err := s.known(ctx, pipeline); err != nil {
+		return 0, err
 	}
 	n := 0
 	for {

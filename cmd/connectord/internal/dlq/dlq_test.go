@@ -126,3 +126,34 @@ func TestPurgeQueueRefusesARunningPipeline(t *testing.T) {
 		t.Fatalf("purging a running pipeline's queue: %v", err)
 	}
 }
+
+// TestUnknownPipelineIsAnError: locally and over the admin API, a pipeline
+// that neither runs nor has stored state is ErrUnknownPipeline, and the
+// list of pipelines names the ones that exist.
+func TestUnknownPipelineIsAnError(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	svc := &dlq.Service{Store: st}
+	mux := http.NewServeMux()
+	dlq.Register(mux, svc)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := &dlq.Client{Base: srv.URL}
+	ctx := context.Background()
+	if _, err := svc.List(ctx, "nope", 0, 10); !errors.Is(err, dlq.ErrUnknownPipeline) {
+		t.Errorf("local list: %v, want ErrUnknownPipeline", err)
+	}
+	if _, err := client.List(ctx, "nope", 0, 10); !errors.Is(err, dlq.ErrUnknownPipeline) {
+		t.Errorf("remote list: %v, want ErrUnknownPipeline", err)
+	}
+	if _, err := client.Replay(ctx, "nope", dlq.Selector{All: true}); !errors.Is(err, dlq.ErrUnknownPipeline) {
+		t.Errorf("remote replay: %v, want ErrUnknownPipeline", err)
+	}
+	for name, b := range map[string]interface {
+		Pipelines(context.Context) ([]string, error)
+	}{"local": svc, "remote": client} {
+		if names, err := b.Pipelines(ctx); err != nil || len(names) != 1 || names[0] != "p" {
+			t.Errorf("%s pipelines = %v, %v; want [p]", name, names, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/connectord/connectord/engine/store"
@@ -22,12 +23,26 @@ import (
 //	POST /api/pipelines/{name}/deadletters/replay   {"all":true} or {"ids":[...]}
 //	POST /api/pipelines/{name}/deadletters/purge    same body
 //	POST /api/pipelines/{name}/queue/purge          queued events of a removed pipeline
+//	GET  /api/deadletters/pipelines                 the pipelines that run or have stored state
+//
+// An unknown pipeline is 404.
 func Register(mux *http.ServeMux, s *Service) {
+	mux.HandleFunc("GET /api/deadletters/pipelines", func(w http.ResponseWriter, r *http.Request) {
+		names, err := s.Pipelines(r.Context())
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"pipelines": orEmpty(names)})
+	})
 	mux.HandleFunc("GET /api/pipelines/{name}/deadletters", func(w http.ResponseWriter, r *http.Request) {
 		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		dls, err := s.List(r.Context(), r.PathValue("name"), after, limit)
-		if err != nil {
+		if errors.Is(err, ErrUnknownPipeline) {
+			writeErr(w, http.StatusNotFound, err)
+			return
+		} else if err != nil {
 			writeErr(w, http.StatusInternalServerError, err)
 			return
 		}
@@ -58,7 +73,7 @@ func Register(mux *http.ServeMux, s *Service) {
 			}
 			n, err := op(r.Context(), r.PathValue("name"), sel)
 			switch {
-			case errors.Is(err, ErrNoneSelected):
+			case errors.Is(err, ErrNoneSelected), errors.Is(err, ErrUnknownPipeline):
 				writeErr(w, http.StatusNotFound, err)
 			case err != nil:
 				writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "count": n})
@@ -74,6 +89,8 @@ func Register(mux *http.ServeMux, s *Service) {
 		switch {
 		case errors.Is(err, ErrRunning):
 			writeErr(w, http.StatusConflict, err)
+		case errors.Is(err, ErrUnknownPipeline):
+			writeErr(w, http.StatusNotFound, err)
 		case err != nil:
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error(), "count": n})
 		default:
@@ -82,9 +99,9 @@ func Register(mux *http.ServeMux, s *Service) {
 	})
 }
 
-func orEmpty(d []store.DeadLetter) []store.DeadLetter {
+func orEmpty[T any](d []T) []T {
 	if d == nil {
-		return []store.DeadLetter{}
+		return []T{}
 	}
 	return d
 }
@@ -138,6 +155,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 			if resp.StatusCode == http.StatusNotFound && e.Error == ErrNoneSelected.Error() {
 				return ErrNoneSelected
 			}
+			if resp.StatusCode == http.StatusNotFound && strings.HasPrefix(e.Error, ErrUnknownPipeline.Error()) {
+				return fmt.Errorf("%w%s", ErrUnknownPipeline, strings.TrimPrefix(e.Error, ErrUnknownPipeline.Error()))
+			}
 			return fmt.Errorf("admin API: %s", e.Error)
 		}
 		return fmt.Errorf("admin API: HTTP %d", resp.StatusCode)
@@ -153,6 +173,15 @@ func (c *Client) List(ctx context.Context, pipeline string, after uint64, limit 
 	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "limit": {strconv.Itoa(limit)}}
 	err := c.do(ctx, http.MethodGet, "/api/pipelines/"+url.PathEscape(pipeline)+"/deadletters?"+q.Encode(), nil, &out)
 	return out.DeadLetters, err
+}
+
+// Pipelines lists the daemon's pipelines.
+func (c *Client) Pipelines(ctx context.Context) ([]string, error) {
+	var out struct {
+		Pipelines []string `json:"pipelines"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/deadletters/pipelines", nil, &out)
+	return out.Pipelines, err
 }
 
 // Show returns one dead letter.

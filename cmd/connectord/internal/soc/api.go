@@ -3,6 +3,7 @@ package soc
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -116,9 +117,9 @@ func (a *Instances) Handler() http.Handler {
 	return a.auth(mux)
 }
 
-// Mount serves api under APIPrefix and everything else with admin. The API
-// has its own authorization scheme, so it sits in front of the admin
-// handler's bearer-token check.
+// Mount serves api under APIPrefix and everything else with admin. The
+// daemon mounts the API inside the admin handler instead, so the admin
+// token guards it too.
 func Mount(admin, api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(APIPrefix, api)
@@ -127,17 +128,21 @@ func Mount(admin, api http.Handler) http.Handler {
 }
 
 // auth checks "authorization: User <secret>, Organization <secret>" in
-// constant time, both parts always compared.
+// constant time, both parts always compared, as hashes so that not even
+// their length leaks through timing. With CONNECTORD_ADMIN_TOKEN set the
+// admin listener's token check runs first: both are required.
 func (a *Instances) auth(next http.Handler) http.Handler {
-	user, org := []byte(a.d.UserSecret.Reveal()), []byte(a.d.OrgSecret.Reveal())
+	empty := a.d.UserSecret == "" || a.d.OrgSecret == ""
+	user, org := sha256.Sum256([]byte(a.d.UserSecret.Reveal())), sha256.Sum256([]byte(a.d.OrgSecret.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(user) == 0 || len(org) == 0 {
+		if empty {
 			writeError(w, http.StatusForbidden, "", "the /instances API is disabled: set "+EnvUserSecret+" and "+EnvOrgSecret+" for connectord run")
 			return
 		}
 		gotUser, gotOrg := parseAuthorization(r.Header.Get("Authorization"))
-		okUser := subtle.ConstantTimeCompare([]byte(gotUser), user)
-		okOrg := subtle.ConstantTimeCompare([]byte(gotOrg), org)
+		userSum, orgSum := sha256.Sum256([]byte(gotUser)), sha256.Sum256([]byte(gotOrg))
+		okUser := subtle.ConstantTimeCompare(userSum[:], user[:])
+		okOrg := subtle.ConstantTimeCompare(orgSum[:], org[:])
 		if okUser&okOrg != 1 {
 			writeError(w, http.StatusUnauthorized, "", "missing or wrong authorization: expected \"User <user secret>, Organization <organization secret>\"")
 			return
@@ -147,7 +152,7 @@ func (a *Instances) auth(next http.Handler) http.Handler {
 }
 
 // parseAuthorization splits "User x, Organization y" (any order; other
-// parts, such as Element, are ignored).
+// parts, such as Element or the admin token's Bearer, are ignored).
 func parseAuthorization(h string) (user, org string) {
 	for _, part := range strings.Split(h, ",") {
 		scheme, value, _ := strings.Cut(strings.TrimSpace(part), " ")
