@@ -3,11 +3,16 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+func rec(i int) Record {
+	return Record{ID: fmt.Sprintf("ev-%d", i), Key: fmt.Sprintf("obj-%d", i%3), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+}
 
 // openTemp opens a store in a fresh directory and closes it at the end.
 func openTemp(t testing.TB, opts ...Option) (*Bolt, string) {
