@@ -537,4 +537,3 @@ func testPutIfAbsentConcurrent(t *testing.T, be Backend) {
 		t.Fatalf("queued counter = %d, want %d", st.Queued, len(rs))
 	}
 }
-
