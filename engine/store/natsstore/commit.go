@@ -245,6 +245,11 @@ func (s *Store) commitGroup(group []*request) {
 		return
 	}
 	err := s.publish(t)
+	if s.stale {
+		// Re-read now, so that a caller told its batch was fenced reads the
+		// writes that fenced it. Failing that, the next group retries.
+		_ = s.catchUp()
+	}
 	for _, r := range live {
 		finish(r, err)
 	}
