@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/engine/store/storeurl"
 )
 
 // dlqBackend is the store opened directly, or a running daemon's admin API.
@@ -32,7 +33,7 @@ func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store
 	return l.Store.DeadLetter(ctx, pipeline, seq)
 }
 
-const dlqUsage = `usage: connectord dlq <list|show|replay|purge|purge-queue> --pipeline P [--id ID ... | --all] [--data DIR] [--admin ADDR]
+const dlqUsage = `usage: connectord dlq <list|show|replay|purge|purge-queue> --pipeline P [--id ID ... | --all] [--data DIR | --store nats://…] [--admin ADDR]
 
   list         dead letters with their last status and error
   show         one dead letter in full (--id N)
@@ -43,7 +44,8 @@ const dlqUsage = `usage: connectord dlq <list|show|replay|purge|purge-queue> --p
                (they stay on disk, listed as "removed" in status, until then)
 
 --id takes a dead letter's number or an eventId, and may repeat. With a daemon
-running (the store is locked) the command goes through its admin API.
+running (the bolt file is locked; with --store nats://… its --admin address
+answers) the command goes through its admin API.
 `
 
 func dlqCmd(args []string, stdout, stderr io.Writer) int {
@@ -60,6 +62,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ids multiFlag
 	fs.Var(&ids, "id", "dead letter number or eventId (repeatable)")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, args[1:]); !ok {
 		return code
 	}
@@ -68,7 +71,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	backend, closeFn, err := openDLQ(*data, *adminAddr)
+	backend, closeFn, err := openDLQ(storeFl.spec(fs, *data), *adminAddr)
 	if err != nil {
 		fmt.Fprintln(stderr, "connectord dlq:", err)
 		return exitInvalid
@@ -140,15 +143,31 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 
 // openDLQ opens the store directly, or, if a daemon holds it, uses the
 // daemon's admin API.
-func openDLQ(dataDir, adminAddr string) (dlqBackend, func(), error) {
-	path := filepath.Join(dataDir, "connectord.db")
+func openDLQ(spec storeurl.Spec, adminAddr string) (dlqBackend, func(), error) {
+	client := func() dlqBackend {
+		return &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}
+	}
+	if !spec.IsBolt() {
+		// No file lock says whether a daemon runs on a shared store, and a
+		// second writer would fence the daemon's next commit: go through
+		// the daemon when its admin address answers.
+		if conn, err := net.DialTimeout("tcp", adminAddr, 300*time.Millisecond); err == nil {
+			conn.Close()
+			return client(), func() {}, nil
+		}
+		st, err := storeurl.Open(context.Background(), spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &localDLQ{dlq.Service{Store: st}}, func() { st.Close() }, nil
+	}
+	path := spec.BoltPath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no store at %s (use --data): %w", path, err)
 	}
 	st, err := store.Open(path, store.WithLockTimeout(200*time.Millisecond))
 	if errors.Is(err, store.ErrLocked) {
-		c := &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}
-		return c, func() {}, nil
+		return client(), func() {}, nil
 	}
 	if err != nil {
 		return nil, nil, err

@@ -15,9 +15,11 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	dir := fs.String("config", "./pipelines", "directory of pipeline files")
 	data := fs.String("data", "./data", "store directory: secrets of pipelines created through /instances are read from it")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
+	spec := storeFl.spec(fs, *data)
 	built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), runner.BuildOptions{})
 	if len(errs) > 0 {
 		fmt.Fprintln(stderr, errs.Error())
@@ -28,6 +30,16 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		closeBuilt(b)
 	}
 	fmt.Fprintf(stdout, "%s: %d pipeline(s) OK\n", *dir, len(built))
+	if storeFl.explicit && !spec.IsBolt() {
+		// A NATS store is checked too: reachable, server version, stream
+		// settings (see natsstore's start-up checks).
+		line, err := checkStore(spec)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord validate:", err)
+			return exitInvalid
+		}
+		fmt.Fprintln(stdout, line)
+	}
 	return exitOK
 }
 
