@@ -33,12 +33,12 @@ type Config struct {
 	DataDir   string // the embedded store (and API-created pipelines' secrets)
 	// Store chooses the store (--store); the zero value is the embedded
 	// bbolt file in DataDir. Store.DataDir defaults to DataDir.
-	Store storeurl.Spec
-	Listen    string // webhook listener address; "" disables it
-	Admin     string // admin listener address; "" disables it
-	Logger    *slog.Logger
-	Env       config.Env   // default os.LookupEnv
-	Clock     engine.Clock // default the system clock
+	Store  storeurl.Spec
+	Listen string // webhook listener address; "" disables it
+	Admin  string // admin listener address; "" disables it
+	Logger *slog.Logger
+	Env    config.Env   // default os.LookupEnv
+	Clock  engine.Clock // default the system clock
 	// DrainTimeout bounds the wait for deliveries in flight when a
 	// pipeline stops (default 10s).
 	DrainTimeout time.Duration
