@@ -3,6 +3,7 @@ package natsstore_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -46,6 +47,15 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer cluster.Shutdown()
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		syncCluster, err = natstest.Start(natstest.Config{Dir: dir + "/sync", Servers: 3, SyncAlways: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer syncCluster.Shutdown()
+	}
 	return m.Run()
 }
 
