@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/connectord/connectord/engine/store"
 )
@@ -166,21 +169,184 @@ func (s *Store) signal() {
 	}
 }
 
-// run is the commit goroutine: a group is whatever arrived while the
-// previous batch was in flight, so one lone caller pays one round trip and
-// a crowd shares them.
+// flight is a batch published and not yet acknowledged.
+type flight struct {
+	t        *tx
+	msgs     []*nats.Msg
+	live     []*request
+	last     uint64 // the stream's last sequence once it is stored
+	reply    chan *nats.Msg
+	deadline time.Time
+}
+
+// run is the commit goroutine. A group is whatever arrived while the
+// batches before it were being published, so one lone caller pays one round
+// trip and a crowd shares them. Up to maxInFlight batches are pipelined:
+// each is built on those ahead of it and expects the stream's last sequence
+// they will leave, so if one fails, the server rejects the ones after it
+// too, and the state (changed only by acknowledged batches, in order) never
+// holds a write the stream does not.
 func (s *Store) run() {
 	defer close(s.done)
+	var inflight []*flight
 	for {
-		group, closed := s.take()
-		if len(group) > 0 {
-			s.commitGroup(group)
+		for len(inflight) < maxInFlight && !(s.stale && len(inflight) > 0) {
+			group, _ := s.take()
+			if len(group) == 0 {
+				break
+			}
+			if f := s.launch(group, inflight); f != nil {
+				inflight = append(inflight, f)
+			}
+		}
+		if len(inflight) == 0 {
+			s.qmu.Lock()
+			idle, closed := len(s.waiting) == 0, s.qclosed
+			s.qmu.Unlock()
+			if idle && closed {
+				return
+			}
+			if idle {
+				<-s.wake
+			}
 			continue
 		}
-		if closed {
-			return
+		oldest := inflight[0]
+		timer := time.NewTimer(time.Until(oldest.deadline))
+		wake := s.wake
+		if len(inflight) >= maxInFlight || s.stale {
+			wake = nil // no room to launch more: wait for the oldest
 		}
-		<-s.wake
+		select {
+		case m := <-oldest.reply:
+			timer.Stop()
+			s.land(oldest, m, nil)
+			inflight = s.next(inflight)
+		case <-timer.C:
+			s.land(oldest, nil, fmt.Errorf("no acknowledgement within %s", s.opts.commitTimeout))
+			inflight = s.next(inflight)
+		case <-wake:
+			timer.Stop()
+		}
+	}
+}
+
+// maxInFlight bounds the batches published and not yet acknowledged (the
+// server allows 50 atomic batches in flight per stream).
+const maxInFlight = 4
+
+// next drops the landed oldest flight; the one after it is now built on the
+// state itself.
+func (s *Store) next(inflight []*flight) []*flight {
+	inflight = inflight[1:]
+	if len(inflight) > 0 {
+		inflight[0].t.base = nil
+	}
+	if len(inflight) == 0 && s.stale {
+		// Re-read now, so that a caller told its batch was fenced reads the
+		// writes that fenced it. Failing that, the next group retries.
+		_ = s.catchUp()
+	}
+	return inflight
+}
+
+// launch validates and folds the group into one atomic batch and publishes
+// it, expecting the stream's last sequence the batches in flight will leave.
+// Requests that fail validation, or that need no message, finish at once.
+func (s *Store) launch(group []*request, inflight []*flight) *flight {
+	if s.stale && len(inflight) == 0 {
+		if err := s.catchUp(); err != nil {
+			for _, r := range group {
+				finish(r, fmt.Errorf("store: stream %s: re-reading after a failed commit: %w", s.opts.stream, err))
+			}
+			return nil
+		}
+	}
+	var base *tx
+	expect := s.lastSeq
+	if n := len(inflight); n > 0 {
+		base, expect = inflight[n-1].t, inflight[n-1].last
+	}
+	now := s.now().Round(0).UTC()
+	t := newTx(s.st, base, now, s.limits)
+	var live []*request
+	for _, r := range group {
+		r.out = t.apply(r.batch)
+		r.out.at = now
+		if r.out.rejected != nil {
+			finish(r, r.out.rejected)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	n := t.messages()
+	if n > s.opts.maxBatch {
+		// Only a lone request can get here (take bounds groups by estimate).
+		for _, r := range live {
+			finish(r, fmt.Errorf("%w: the batch needs %d messages, over the %d of one atomic JetStream batch", store.ErrInvalidOp, n, s.opts.maxBatch))
+		}
+		return nil
+	}
+	if n == 0 { // only no-ops (acks of records already gone...)
+		for _, r := range live {
+			finish(r, nil)
+		}
+		return nil
+	}
+	msgs, err := t.build(s.layout, expect)
+	if err != nil {
+		for _, r := range live {
+			finish(r, fmt.Errorf("%w: %v", store.ErrInvalidOp, err))
+		}
+		return nil
+	}
+	f := &flight{t: t, msgs: msgs, live: live, last: expect + uint64(len(msgs)), deadline: time.Now().Add(s.opts.commitTimeout)}
+	if f.reply, err = s.replies.send(s.nc, msgs); err != nil {
+		s.stale = true
+		for _, r := range live {
+			finish(r, fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err))
+		}
+		return nil
+	}
+	return f
+}
+
+// land reports the oldest flight's outcome to its callers and, if it was
+// stored and the state is current, applies exactly its messages.
+func (s *Store) land(f *flight, m *nats.Msg, err error) {
+	s.replies.forget(f.reply)
+	var last uint64
+	if err == nil {
+		last, err = parseAck(m, f.msgs)
+	}
+	switch {
+	case err != nil && isWrongLastSequence(err):
+		s.stale = true
+		err = fmt.Errorf("%w %s (this store expected it at sequence %d): batch not written: %v", ErrFenced, s.opts.stream, f.last-uint64(len(f.msgs)), err)
+	case err != nil:
+		s.stale = true
+		err = fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err)
+	case s.stale || last != f.last:
+		// Stored, but after a failure: the state catches up from the stream.
+		s.stale = true
+	default:
+		s.mu.Lock()
+		for _, m := range f.msgs {
+			d, derr := decode(m.Data)
+			if derr != nil { // our own encoding: a bug, not a data error
+				panic(fmt.Sprintf("natsstore: cannot decode own message %s: %v", m.Subject, derr))
+			}
+			s.st.apply(d)
+		}
+		s.lastSeq = last
+		s.mu.Unlock()
+		s.commits.Add(1)
+	}
+	for _, r := range f.live {
+		finish(r, err)
 	}
 }
 
@@ -202,86 +368,4 @@ func (s *Store) take() ([]*request, bool) {
 func finish(r *request, err error) {
 	r.err = err
 	close(r.done)
-}
-
-// commitGroup validates and folds the group into one atomic batch, publishes
-// it with the expected last sequence, and on success applies it to the
-// state. A failed publish fails every request of the group.
-func (s *Store) commitGroup(group []*request) {
-	if s.stale {
-		if err := s.catchUp(); err != nil {
-			for _, r := range group {
-				finish(r, fmt.Errorf("store: stream %s: re-reading after a failed commit: %w", s.opts.stream, err))
-			}
-			return
-		}
-	}
-	now := s.now().Round(0).UTC()
-	t := newTx(s.st, now, s.limits)
-	var live []*request
-	for _, r := range group {
-		r.out = t.apply(r.batch)
-		r.out.at = now
-		if r.out.rejected != nil {
-			finish(r, r.out.rejected)
-			continue
-		}
-		live = append(live, r)
-	}
-	if len(live) == 0 {
-		return
-	}
-	if n := t.messages(); n > s.opts.maxBatch {
-		// Only a lone request can get here (take bounds groups by estimate).
-		for _, r := range live {
-			finish(r, fmt.Errorf("%w: the batch needs %d messages, over the %d of one atomic JetStream batch", store.ErrInvalidOp, n, s.opts.maxBatch))
-		}
-		return
-	}
-	if t.messages() == 0 { // only no-ops (acks of records already gone...)
-		for _, r := range live {
-			finish(r, nil)
-		}
-		return
-	}
-	err := s.publish(t)
-	if s.stale {
-		// Re-read now, so that a caller told its batch was fenced reads the
-		// writes that fenced it. Failing that, the next group retries.
-		_ = s.catchUp()
-	}
-	for _, r := range live {
-		finish(r, err)
-	}
-}
-
-// publish sends the overlay and, once the server has acknowledged it,
-// applies exactly the messages it sent to the state.
-func (s *Store) publish(t *tx) error {
-	msgs, err := t.build(s.layout, s.lastSeq)
-	if err != nil {
-		return fmt.Errorf("%w: %v", store.ErrInvalidOp, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.commitTimeout)
-	defer cancel()
-	last, err := publishBatch(ctx, s.nc, msgs)
-	if err != nil {
-		s.stale = true
-		if isWrongLastSequence(err) {
-			return fmt.Errorf("%w %s (this store expected it at sequence %d): batch not written: %v", ErrFenced, s.opts.stream, s.lastSeq, err)
-		}
-		return fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range msgs {
-		d, err := decode(m.Data)
-		if err != nil { // our own encoding: a bug, not a data error
-			panic(fmt.Sprintf("natsstore: cannot decode own message %s: %v", m.Subject, err))
-		}
-		s.st.apply(d)
-	}
-	s.lastSeq = last
-	s.commits.Add(1)
-	return nil
 }

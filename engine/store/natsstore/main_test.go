@@ -74,7 +74,7 @@ func backend(c *natstest.Cluster, replicas int) storetest.Backend {
 			}
 			return open(t, options(c, replicas, ns.Info().Stream))
 		},
-		Syncs: func(s store.Store) uint64 { return s.(*natsstore.Store).Commits() },
+		Syncs: func(s store.Store) uint64 { return s.(*natsstore.Store).Syncs() },
 	}
 }
 

@@ -1,11 +1,11 @@
 package natsstore
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,33 +84,94 @@ type batchAck struct {
 	Error    *jetstream.APIError `json:"error"`
 }
 
-// publishBatch sends msgs as one atomic batch: all but the last without a
-// reply (the connection keeps them in order), the last as a request that
-// commits the batch and returns the stream sequence of its last message.
-func publishBatch(ctx context.Context, nc *nats.Conn, msgs []*nats.Msg) (uint64, error) {
+// replies routes batch acknowledgements, which arrive on one wildcard inbox
+// subscription, to the flight waiting for each.
+type replies struct {
+	mu      sync.Mutex
+	sub     *nats.Subscription
+	prefix  string
+	next    uint64
+	waiting map[string]chan *nats.Msg
+	byChan  map[chan *nats.Msg]string
+}
+
+func (r *replies) start(nc *nats.Conn) error {
+	r.prefix = nc.NewInbox()
+	r.waiting = map[string]chan *nats.Msg{}
+	r.byChan = map[chan *nats.Msg]string{}
+	sub, err := nc.Subscribe(r.prefix+".*", func(m *nats.Msg) {
+		r.mu.Lock()
+		ch := r.waiting[m.Subject]
+		r.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- m:
+			default: // a second answer (flow control): the first counts
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribing to acknowledgements: %w", err)
+	}
+	r.sub = sub
+	return nil
+}
+
+func (r *replies) stop() {
+	if r.sub != nil {
+		_ = r.sub.Unsubscribe()
+	}
+}
+
+// send publishes msgs as one atomic batch: all but the last without a reply
+// (one connection keeps them, and the batches after them, in order), the
+// last with the commit header and a reply subject on which the server
+// answers with the stream sequence of the batch's last message.
+func (r *replies) send(nc *nats.Conn, msgs []*nats.Msg) (chan *nats.Msg, error) {
 	id := nuid.Next()
 	for i, m := range msgs {
 		m.Header[hdrBatchID] = []string{id}
 		m.Header[hdrBatchSeq] = []string{strconv.Itoa(i + 1)}
-		if i < len(msgs)-1 {
-			if err := nc.PublishMsg(m); err != nil {
-				return 0, fmt.Errorf("publishing message %d of %d: %w", i+1, len(msgs), err)
-			}
-		}
 	}
 	last := msgs[len(msgs)-1]
 	last.Header[hdrBatchCommit] = []string{"1"}
-	resp, err := nc.RequestMsgWithContext(ctx, last)
-	if err != nil {
-		return 0, fmt.Errorf("committing a batch of %d messages: %w", len(msgs), err)
+	ch := make(chan *nats.Msg, 1)
+	r.mu.Lock()
+	r.next++
+	last.Reply = r.prefix + "." + strconv.FormatUint(r.next, 10)
+	r.waiting[last.Reply] = ch
+	r.byChan[ch] = last.Reply
+	r.mu.Unlock()
+	for i, m := range msgs {
+		if err := nc.PublishMsg(m); err != nil {
+			r.forget(ch)
+			return nil, fmt.Errorf("publishing message %d of %d: %w", i+1, len(msgs), err)
+		}
+	}
+	return ch, nil
+}
+
+func (r *replies) forget(ch chan *nats.Msg) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.waiting, r.byChan[ch])
+	delete(r.byChan, ch)
+}
+
+// parseAck reads the server's answer to a batch commit: the stream sequence
+// of its last message, or the server's error.
+func parseAck(m *nats.Msg, msgs []*nats.Msg) (uint64, error) {
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		return 0, nats.ErrNoResponders
 	}
 	var ack batchAck
-	if err := json.Unmarshal(resp.Data, &ack); err != nil {
-		return 0, fmt.Errorf("committing a batch of %d messages: unreadable answer %q: %w", len(msgs), resp.Data, err)
+	if err := json.Unmarshal(m.Data, &ack); err != nil {
+		return 0, fmt.Errorf("committing a batch of %d messages: unreadable answer %q: %w", len(msgs), m.Data, err)
 	}
 	if ack.Error != nil {
 		return 0, ack.Error
 	}
+	id := msgs[0].Header.Get(hdrBatchID)
 	if ack.BatchID != id || ack.Count != len(msgs) || ack.Sequence < uint64(len(msgs)) {
 		return 0, fmt.Errorf("committing a batch of %d messages: the server acknowledged batch %q of %d messages at %d", len(msgs), ack.BatchID, ack.Count, ack.Sequence)
 	}

@@ -64,6 +64,8 @@ type Store struct {
 	lastSeq uint64 // the stream's last sequence as far as this store knows
 	stale   bool   // a commit failed: re-read the stream before the next
 
+	replies replies
+
 	qmu     sync.Mutex
 	waiting []*request
 	qclosed bool
@@ -138,6 +140,9 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err := s.readRetrying(ctx, 1); err != nil {
 		return nil, fmt.Errorf("store: reading stream %s: %w", r.stream, err)
 	}
+	if err := s.replies.start(nc); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	go s.run()
 	return s, nil
 }
@@ -145,9 +150,9 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 // Info is what Open found: stream, replicas, server version.
 func (s *Store) Info() Info { return s.info }
 
-// Commits is the number of atomic batches published so far; each is one
+// Syncs is the number of atomic batches published so far; each is one
 // replicated, acknowledged write.
-func (s *Store) Commits() uint64 { return s.commits.Load() }
+func (s *Store) Syncs() uint64 { return s.commits.Load() }
 
 // Close commits the batches already handed to Commit, then closes the
 // connection if Open made it. Later calls, including Close, return
@@ -162,6 +167,7 @@ func (s *Store) Close() error {
 	s.qmu.Unlock()
 	s.signal()
 	<-s.done
+	s.replies.stop()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

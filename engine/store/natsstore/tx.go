@@ -28,11 +28,14 @@ type change struct {
 	existed bool // the entity was in the stream before this group
 }
 
-// tx applies a group of requests to an overlay of the state, to be published
-// as one atomic batch. The commit goroutine owns it; it reads the state
-// without locking because that goroutine is the state's only writer.
+// tx applies a group of requests to an overlay, to be published as one
+// atomic batch. Its base is the batch published just before it and not yet
+// acknowledged (nil when there is none): batches are pipelined, each built
+// on the ones in flight ahead of it. The commit goroutine owns every tx and
+// is the state's only writer, so it reads the state without locking.
 type tx struct {
 	st      *state
+	base    *tx
 	now     time.Time
 	changes map[ref]*change
 	order   []*change
@@ -44,8 +47,8 @@ type limits struct {
 	maxPayload int // the server's max_payload
 }
 
-func newTx(st *state, now time.Time, lim limits) *tx {
-	return &tx{st: st, now: now.Round(0).UTC(), changes: map[ref]*change{}, seqs: map[string]uint64{}, limits: lim}
+func newTx(st *state, base *tx, now time.Time, lim limits) *tx {
+	return &tx{st: st, base: base, now: now.Round(0).UTC(), changes: map[ref]*change{}, seqs: map[string]uint64{}, limits: lim}
 }
 
 // messages is how many messages the batch will hold.
@@ -59,9 +62,14 @@ func (t *tx) messages() int {
 	return n
 }
 
-func (t *tx) lookup(r ref) (*change, bool) {
-	c, ok := t.changes[r]
-	return c, ok
+// find returns the latest change to r in this batch or those ahead of it.
+func (t *tx) find(r ref) (*change, bool) {
+	for x := t; x != nil; x = x.base {
+		if c, ok := x.changes[r]; ok {
+			return c, true
+		}
+	}
+	return nil, false
 }
 
 func (t *tx) set(c *change) {
@@ -77,8 +85,12 @@ func (t *tx) set(c *change) {
 func (t *tx) statePipe(p string) *pipe { return t.st.pipes[p] }
 
 func (t *tx) exists(p string) bool {
-	_, moved := t.seqs[p]
-	return moved || t.statePipe(p) != nil
+	for x := t; x != nil; x = x.base {
+		if _, ok := x.seqs[p]; ok {
+			return true
+		}
+	}
+	return t.statePipe(p) != nil
 }
 
 // touch makes sure pipeline p exists after the batch: a new pipeline gets
@@ -90,8 +102,10 @@ func (t *tx) touch(p string) {
 }
 
 func (t *tx) sequence(p string) uint64 {
-	if s, ok := t.seqs[p]; ok {
-		return s
+	for x := t; x != nil; x = x.base {
+		if s, ok := x.seqs[p]; ok {
+			return s
+		}
 	}
 	if sp := t.statePipe(p); sp != nil {
 		return sp.seq
@@ -106,7 +120,7 @@ func (t *tx) nextSeq(p string) uint64 {
 }
 
 func (t *tx) queued(p string, seq uint64) (*store.Record, bool) {
-	if c, ok := t.lookup(ref{kind: kindRecord, pipeline: p, seq: seq}); ok {
+	if c, ok := t.find(ref{kind: kindRecord, pipeline: p, seq: seq}); ok {
 		return c.rec, !c.gone
 	}
 	if sp := t.statePipe(p); sp != nil {
@@ -116,31 +130,26 @@ func (t *tx) queued(p string, seq uint64) (*store.Record, bool) {
 }
 
 func (t *tx) deadExists(p string, seq uint64) bool {
-	if c, ok := t.lookup(ref{kind: kindDead, pipeline: p, seq: seq}); ok {
-		return !c.gone
-	}
-	if sp := t.statePipe(p); sp != nil {
-		_, ok := sp.deadLetter(seq)
-		return ok
-	}
-	return false
+	return t.after(ref{kind: kindDead, pipeline: p, seq: seq})
 }
 
 func (t *tx) hasKey(p, key string) bool {
-	if c, ok := t.lookup(ref{kind: kindKV, pipeline: p, key: key}); ok {
-		return !c.gone
-	}
-	if sp := t.statePipe(p); sp != nil {
-		_, ok := sp.value(key)
-		return ok
-	}
-	return false
+	return t.after(ref{kind: kindKV, pipeline: p, key: key})
 }
 
-// inStream says whether the entity r exists before the group touched it.
-func (t *tx) inStream(r ref) bool {
-	if c, ok := t.lookup(r); ok {
-		return c.existed
+// after reports whether r exists once this batch is applied.
+func (t *tx) after(r ref) bool {
+	if c, ok := t.changes[r]; ok {
+		return !c.gone
+	}
+	return t.before(r)
+}
+
+// before reports whether r exists before this batch: after the batches in
+// flight ahead of it, or in the state.
+func (t *tx) before(r ref) bool {
+	if t.base != nil {
+		return t.base.after(r)
 	}
 	sp := t.statePipe(r.pipeline)
 	if sp == nil {
@@ -162,7 +171,7 @@ func (t *tx) inStream(r ref) bool {
 
 func (t *tx) put(r ref, c change) {
 	c.ref = r
-	c.existed = t.inStream(r)
+	c.existed = t.before(r)
 	t.set(&c)
 }
 
@@ -243,15 +252,15 @@ func (t *tx) apply(b *store.Batch) outcome {
 	return out
 }
 
-// remove deletes r if it exists (in the stream or earlier in the group).
+// remove deletes r if it exists.
 func (t *tx) remove(r ref) {
-	if c, ok := t.lookup(r); ok {
+	if c, ok := t.changes[r]; ok {
 		if !c.gone {
 			c.gone, c.rec, c.dead, c.value = true, nil, nil, nil
 		}
 		return
 	}
-	if t.inStream(r) {
+	if t.before(r) {
 		t.put(r, change{gone: true})
 	}
 }
