@@ -30,20 +30,6 @@ func openTemp(t testing.TB, opts ...Option) (*Bolt, string) {
 	return s, path
 }
 
-// reopen closes s and opens the same file again.
-func reopen(t *testing.T, s *Bolt, path string) *Bolt {
-	t.Helper()
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	s2, err := Open(path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	t.Cleanup(func() { s2.Close() })
-	return s2
-}
-
 func mustCommit(t testing.TB, s *Bolt, b *Batch) {
 	t.Helper()
 	if err := s.Commit(context.Background(), b); err != nil {
