@@ -247,6 +247,12 @@ func (s *Store) next(inflight []*flight) []*flight {
 		// writes that fenced it. Failing that, the next group retries.
 		_ = s.catchUp()
 	}
+	if len(inflight) == 0 {
+		for _, r := range s.held {
+			finish(r, r.err)
+		}
+		s.held = nil
+	}
 	return inflight
 }
 
@@ -346,6 +352,12 @@ func (s *Store) land(f *flight, m *nats.Msg, err error) {
 		s.commits.Add(1)
 	}
 	for _, r := range f.live {
+		if s.stale {
+			// Told once the store has re-read the stream (see next).
+			r.err = err
+			s.held = append(s.held, r)
+			continue
+		}
 		finish(r, err)
 	}
 }

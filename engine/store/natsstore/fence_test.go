@@ -3,7 +3,9 @@ package natsstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -19,7 +21,7 @@ import (
 // rejects the whole batch, and the store then re-reads the stream.
 func TestStaleWriterFenced(t *testing.T) {
 	ctx := context.Background()
-	o := options(cluster, 3, "FENCE")
+	o := options(cluster, 3, uniq("FENCE"))
 	stale := open(t, o)
 	fresh := open(t, o)
 
@@ -82,13 +84,14 @@ func TestOpenRefusesUnfitStream(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
+	unfit := uniq("UNFIT")
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "UNFIT", Subjects: []string{"cd.UNFIT.>"}, Replicas: 1, Storage: jetstream.FileStorage,
+		Name: unfit, Subjects: []string{"cd." + unfit + ".>"}, Replicas: 1, Storage: jetstream.FileStorage,
 		MaxAge: 3600e9,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = natsstore.Open(ctx, options(cluster, 3, "UNFIT"))
+	_, err = natsstore.Open(ctx, options(cluster, 3, unfit))
 	if err == nil {
 		t.Fatal("Open accepted an R1 stream without atomic publish")
 	}
@@ -98,12 +101,12 @@ func TestOpenRefusesUnfitStream(t *testing.T) {
 		}
 	}
 	// R3 on a single server: the creation fails with a hint.
-	_, err = natsstore.Open(ctx, options(single, 3, "R3ALONE"))
+	_, err = natsstore.Open(ctx, options(single, 3, uniq("R3ALONE")))
 	if err == nil || !strings.Contains(err.Error(), "replicas=1") {
 		t.Fatalf("R3 on one server: %v", err)
 	}
 	// A stream created by connectord passes the checks when reopened.
-	s := open(t, options(cluster, 3, "FIT"))
+	s := open(t, options(cluster, 3, uniq("FIT")))
 	if info := s.Info(); info.Replicas != 3 || info.ServerVersion == "" {
 		t.Fatalf("Info = %+v", info)
 	}
@@ -112,7 +115,8 @@ func TestOpenRefusesUnfitStream(t *testing.T) {
 // Foreign messages on the store's subjects stop Open with a clear error.
 func TestOpenRefusesForeignMessages(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, options(single, 1, "FOREIGN"))
+	foreign := uniq("FOREIGN")
+	s := open(t, options(single, 1, foreign))
 	s.Close()
 	nc, err := nats.Connect(single.URLs())
 	if err != nil {
@@ -120,10 +124,10 @@ func TestOpenRefusesForeignMessages(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if _, err := js.Publish(ctx, "cd.FOREIGN.x", []byte("hello")); err != nil {
+	if _, err := js.Publish(ctx, "cd."+foreign+".x", []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = natsstore.Open(ctx, options(single, 1, "FOREIGN"))
+	_, err = natsstore.Open(ctx, options(single, 1, foreign))
 	if err == nil || !strings.Contains(err.Error(), "not a connectord store message") {
 		t.Fatalf("Open = %v, want a foreign-message error", err)
 	}
@@ -135,3 +139,64 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("Redact = %s", got)
 	}
 }
+
+// Fencing holds with batches pipelined: of many concurrent commits from a
+// store that another writer has overtaken, each either fails fenced and is
+// absent from the stream, or succeeds (after the store caught up) and is
+// there, with no Seq given twice.
+func TestFencedWhilePipelined(t *testing.T) {
+	ctx := context.Background()
+	o := options(cluster, 3, uniq("FENCEPIPE"))
+	stale := open(t, o)
+	other := open(t, o)
+	var b store.Batch
+	b.Append("p", store.Record{ID: "other"})
+	if err := other.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	errs := make([]error, n)
+	batches := make([]*store.Batch, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		batches[i] = &store.Batch{}
+		batches[i].Append("p", store.Record{ID: fmt.Sprintf("s%d", i)})
+		wg.Go(func() { errs[i] = stale.Commit(ctx, batches[i]) })
+	}
+	wg.Wait()
+	fenced := 0
+	want := map[string]bool{"other": true}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			want[fmt.Sprintf("s%d", i)] = true
+		case errors.Is(err, natsstore.ErrFenced):
+			fenced++
+		default:
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	if fenced == 0 {
+		t.Fatal("no commit was fenced")
+	}
+	check := open(t, o)
+	rs, err := check.Pending(ctx, "p", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	for _, r := range rs {
+		if !want[r.ID] || seen[r.Seq] {
+			t.Fatalf("stream holds %s at seq %d: fenced, or seq given twice", r.ID, r.Seq)
+		}
+		seen[r.Seq] = true
+		delete(want, r.ID)
+	}
+	if len(want) > 0 {
+		t.Fatalf("acknowledged commits missing: %v", want)
+	}
+	t.Logf("%d of %d commits fenced, the rest stored after catching up", fenced, n)
+}
+
+// uniq names a stream for one test run (-count may repeat a test).
+func uniq(prefix string) string { return fmt.Sprintf("%s%d", prefix, streams.Add(1)) }

@@ -28,16 +28,21 @@ const tombstoneTTL = "1m"
 // expected last stream sequence that fences every other writer.
 func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
 	msgs := make([]*nats.Msg, 0, t.messages())
-	add := func(subject string, data []byte, gone bool) {
+	// An entity that exists rolls up its previous message; a new one has
+	// none to replace (at most a tombstone, older, that reads back the
+	// same way), which spares the server a per-subject purge.
+	add := func(subject string, data []byte, gone bool, rollup bool) {
 		m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-		m.Header[jetstream.MsgRollup] = []string{jetstream.MsgRollupSubject}
+		if rollup {
+			m.Header[jetstream.MsgRollup] = []string{jetstream.MsgRollupSubject}
+		}
 		if gone {
 			m.Header[jetstream.MsgTTLHeader] = []string{tombstoneTTL}
 		}
 		msgs = append(msgs, m)
 	}
 	for p, seq := range t.seqs {
-		add(l.seqSubject(p), encodeSeq(p, seq), false)
+		add(l.seqSubject(p), encodeSeq(p, seq), false, true)
 	}
 	for _, c := range t.order {
 		if c.gone && !c.existed {
@@ -46,21 +51,21 @@ func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
 		switch c.kind {
 		case kindRecord:
 			if c.gone {
-				add(l.queueSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindRecord, c.seq, ""), true)
+				add(l.queueSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindRecord, c.seq, ""), true, c.existed)
 			} else {
-				add(l.queueSubject(c.pipeline, c.seq), encodeRecord(c.pipeline, c.rec), false)
+				add(l.queueSubject(c.pipeline, c.seq), encodeRecord(c.pipeline, c.rec), false, c.existed)
 			}
 		case kindDead:
 			if c.gone {
-				add(l.deadSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindDead, c.seq, ""), true)
+				add(l.deadSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindDead, c.seq, ""), true, c.existed)
 			} else {
-				add(l.deadSubject(c.pipeline, c.seq), encodeDead(c.pipeline, c.dead), false)
+				add(l.deadSubject(c.pipeline, c.seq), encodeDead(c.pipeline, c.dead), false, c.existed)
 			}
 		case kindKV:
 			if c.gone {
-				add(l.kvSubject(c.pipeline, c.key), encodeGone(c.pipeline, kindKV, 0, c.key), true)
+				add(l.kvSubject(c.pipeline, c.key), encodeGone(c.pipeline, kindKV, 0, c.key), true, c.existed)
 			} else {
-				add(l.kvSubject(c.pipeline, c.key), encodeKV(c.pipeline, c.key, c.value), false)
+				add(l.kvSubject(c.pipeline, c.key), encodeKV(c.pipeline, c.key, c.value), false, c.existed)
 			}
 		}
 	}

@@ -24,7 +24,7 @@ func TestServerAndStoreRestartMidStream(t *testing.T) {
 		t.Skip("restarts a cluster node")
 	}
 	ctx := context.Background()
-	o := options(cluster, 3, "RESTART")
+	o := options(cluster, 3, uniq("RESTART"))
 	o.CommitTimeout = 3 * time.Second
 	s := open(t, o)
 
@@ -58,7 +58,7 @@ func TestServerAndStoreRestartMidStream(t *testing.T) {
 		})
 	}
 	waitUntil(t, "a third of the events", func() bool { return done.Load() >= emitters*each/3 })
-	leader := streamLeader(t, "RESTART")
+	leader := streamLeader(t, o.Stream)
 	if err := cluster.Restart(leader); err != nil {
 		close(stop)
 		wg.Wait()

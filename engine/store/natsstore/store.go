@@ -61,8 +61,9 @@ type Store struct {
 	closed bool
 
 	// Owned by the commit goroutine (and by Open before it starts).
-	lastSeq uint64 // the stream's last sequence as far as this store knows
-	stale   bool   // a commit failed: re-read the stream before the next
+	lastSeq uint64     // the stream's last sequence as far as this store knows
+	stale   bool       // a commit failed: re-read the stream before the next
+	held    []*request // answered once the batches in flight are and the stream is re-read
 
 	replies replies
 
