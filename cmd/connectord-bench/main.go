@@ -1,7 +1,7 @@
 // Command connectord-bench measures the whole webhook path of connectord
 // against a bare relay baseline, in the same run on the same machine.
 //
-//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K]
+//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K] [-store bolt|nats|both|nats://…]
 //
 // A load generator posts N unique, realistic, X-Hub-Signature-signed
 // Intercom notifications at concurrency C. A receiver verifies every
@@ -21,6 +21,9 @@
 // requests and restarted on the same data directory; the generator retries
 // what failed, as Intercom does, and the run checks that every notification
 // that was answered 2xx reached the receiver.
+//
+// With -store nats (or both), connectord runs on the JetStream store of a
+// 3-node cluster embedded in the bench process (R3, fsync on every write).
 package main
 
 import (
@@ -45,6 +48,7 @@ func main() {
 	skipRelay := flag.Bool("skip-relay", false, "do not run the bare relay baseline")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up waiting for callbacks after this long")
 	delay := flag.Duration("receiver-delay", 0, "time the receiver spends on each callback before answering (its own work; 0: answer at once)")
+	storeFlag := flag.String("store", "bolt", "connectord's store: bolt, nats (an embedded 3-node cluster, R3), both (bolt, then nats), or a nats://… URL")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -70,16 +74,32 @@ func main() {
 		relay = r
 		r.print("bare relay")
 	}
-	cd, err := runConnectord(ctx, cfg, *bin, *killAfter)
+	stores, stop, err := benchStores(*storeFlag)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "connectord:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cd.print("connectord")
-	if relay != nil {
-		fmt.Printf("\nratio connectord/relay events/s: %.2fx (target ≥ 1.5x)\n", cd.eventsPerSec()/relay.eventsPerSec())
+	defer stop()
+	failed := relay != nil && relay.lost > 0
+	for i, st := range stores {
+		cd, err := runConnectord(ctx, cfg, *bin, *killAfter, st.args)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "connectord:", err)
+			stop()
+			os.Exit(1)
+		}
+		name := "connectord"
+		if len(stores) > 1 || st.label != "bolt" {
+			name = "connectord " + st.label
+		}
+		cd.print(name)
+		if relay != nil && i == len(stores)-1 {
+			fmt.Printf("\nratio %s/relay events/s: %.2fx (target ≥ 1.5x)\n", name, cd.eventsPerSec()/relay.eventsPerSec())
+		}
+		failed = failed || cd.lost > 0 || cd.badSignatures > 0
 	}
-	if cd.lost > 0 || cd.badSignatures > 0 || (relay != nil && relay.lost > 0) {
+	if failed {
+		stop()
 		os.Exit(1)
 	}
 }

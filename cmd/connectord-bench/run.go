@@ -39,7 +39,7 @@ type result struct {
 func (r *result) eventsPerSec() float64 { return float64(r.n-r.lost) / r.elapsed.Seconds() }
 
 func (r *result) print(name string) {
-	fmt.Printf("%-11s events/s %8.0f   answer p50 %7s  p99 %7s   CPU s/1000 ev %.3f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d",
+	fmt.Printf("%-19s events/s %8.0f   answer p50 %7s  p99 %7s   CPU s/1000 ev %.3f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d",
 		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuPer1000, r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
 	if r.commits > 0 {
 		fmt.Printf("   store commits/event %.3f", r.commits/float64(r.n))
@@ -195,7 +195,7 @@ const benchPipeline = `pipelines:
         timeout: 10s
 `
 
-func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int) (*result, error) {
+func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int, storeArgs []string) (*result, error) {
 	recv, err := startReceiver(cfg.ReceiverDelay)
 	if err != nil {
 		return nil, err
@@ -216,8 +216,9 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 	}
 	listen, admin := freeAddr(), freeAddr()
 	start := func() (*proc, error) {
-		p := &proc{cmd: exec.Command(bin, "run", "--config", confDir, "--data", filepath.Join(dir, "data"),
-			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false")}
+		args := append([]string{"run", "--config", confDir, "--data", filepath.Join(dir, "data"),
+			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false"}, storeArgs...)
+		p := &proc{cmd: exec.Command(bin, args...)}
 		p.cmd.Stderr = os.Stderr
 		if err := p.cmd.Start(); err != nil {
 			return nil, err

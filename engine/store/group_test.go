@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 
@@ -200,74 +199,6 @@ func TestCloseDrainsWaiting(t *testing.T) {
 	defer s2.Close()
 	if st := stats(t, s2, "p"); st.Queued != 6 {
 		t.Fatalf("queued = %d, want 6", st.Queued)
-	}
-}
-
-func TestPutIfAbsentConcurrent(t *testing.T) {
-	s, _ := openTemp(t)
-	const racers, bystanders = 50, 50
-	var wg sync.WaitGroup
-	errs := make([]error, racers)
-	batches := make([]*Batch, racers)
-	start := make(chan struct{})
-	for i := range racers {
-		b := &Batch{}
-		b.PutIfAbsent("hook", "seen/notif-1", []byte(fmt.Sprint(i)))
-		b.Append("hook", Record{ID: fmt.Sprintf("racer-%d", i), Body: []byte(fmt.Sprint(i))})
-		batches[i] = b
-		wg.Go(func() {
-			<-start
-			errs[i] = s.Commit(context.Background(), b)
-		})
-	}
-	byErrs := make([]error, bystanders)
-	for i := range bystanders {
-		wg.Go(func() {
-			<-start
-			var b Batch
-			b.PutIfAbsent("hook", fmt.Sprintf("seen/other-%d", i), []byte("x"))
-			b.Append("hook", Record{ID: fmt.Sprintf("bystander-%d", i)})
-			byErrs[i] = s.Commit(context.Background(), &b)
-		})
-	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("racers %d and %d both won", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, ErrExists):
-			t.Fatalf("racer %d err = %v, want ErrExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no racer won")
-	}
-	if err := errors.Join(byErrs...); err != nil {
-		t.Fatalf("bystanders failed: %v", err)
-	}
-	v, err := s.Value(context.Background(), "hook", "seen/notif-1")
-	if err != nil || string(v) != fmt.Sprint(winner) {
-		t.Fatalf("key = %q, %v; want winner %d", v, err, winner)
-	}
-	rs := pending(t, s, "hook")
-	racersStored := 0
-	for _, r := range rs {
-		if len(r.ID) > 6 && r.ID[:6] == "racer-" {
-			racersStored++
-			if r.ID != fmt.Sprintf("racer-%d", winner) || r.Seq != batches[winner].Ops[1].Record.Seq {
-				t.Fatalf("losing racer's append stored: %+v", r)
-			}
-		}
-	}
-	if racersStored != 1 || len(rs) != 1+bystanders {
-		t.Fatalf("stored %d racer and %d total records, want 1 and %d", racersStored, len(rs), 1+bystanders)
-	}
-	if st := stats(t, s, "hook"); st.Queued != len(rs) {
-		t.Fatalf("queued counter = %d, want %d", st.Queued, len(rs))
 	}
 }
 
