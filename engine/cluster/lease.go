@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -38,4 +40,33 @@ type Coordinator interface {
 	Release(ctx context.Context, l Lease) error
 	// TTL is how long a grant lasts without a renew.
 	TTL() time.Duration
+}
+
+// Lister is a Coordinator that can list its live leases (for status, and
+// to count live replicas from their member leases).
+type Lister interface {
+	// Leases returns the live leases whose name starts with prefix.
+	Leases(ctx context.Context, prefix string) ([]Lease, error)
+}
+
+// MemberPrefix starts the name of every replica's member lease:
+// "members.<replica-id>", held for as long as the replica runs.
+const MemberPrefix = "members."
+
+// MemberLease is the name of replica id's member lease.
+func MemberLease(id string) string { return MemberPrefix + id }
+
+// Members returns the live replicas announced on c (nil if c cannot list),
+// sorted by id.
+func Members(ctx context.Context, c Coordinator) ([]Lease, error) {
+	l, ok := c.(Lister)
+	if !ok {
+		return nil, nil
+	}
+	ls, err := l.Leases(ctx, MemberPrefix)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ls, func(a, b Lease) int { return strings.Compare(a.Name, b.Name) })
+	return ls, nil
 }

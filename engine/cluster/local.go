@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -91,4 +92,23 @@ func (c *Local) Release(ctx context.Context, l Lease) error {
 	}
 	delete(c.leases, l.Name)
 	return nil
+}
+
+var _ Lister = (*Local)(nil)
+
+// Leases implements Lister.
+func (c *Local) Leases(ctx context.Context, prefix string) ([]Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	var out []Lease
+	for name, l := range c.leases {
+		if strings.HasPrefix(name, prefix) && now.Before(l.expires) {
+			out = append(out, l.Lease)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,223 @@
+// Package natskv is the cluster.Coordinator of replicas that share a NATS
+// JetStream store: leases are keys of one KV bucket (default cd_leases)
+// whose bucket TTL is the lease TTL, granted and renewed by compare-and-set
+// on the key's revision.
+//
+//   - Acquire: Create (the key is absent, deleted or expired), or, for the
+//     holder that already has it, Update on the revision read.
+//   - Renew: Update(revision): a stale copy (an older revision, or a lease
+//     that expired and was taken) is refused by the server.
+//   - Release: Delete with LastRevision, so only the current grant can give
+//     the lease up; the next replica's Create then succeeds at once.
+//
+// The TTL is the bucket's (a stream max_age), not a per-key TTL: an Update
+// drops a per-key TTL (see the design notes), while max_age counts from
+// each revision's own write, so every renew restarts the clock.
+package natskv
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/connectord/connectord/engine/cluster"
+)
+
+// DefaultBucket is the KV bucket of the leases unless configured.
+const DefaultBucket = "cd_leases"
+
+// Options configures New.
+type Options struct {
+	// Bucket is the KV bucket (default cd_leases). Replicas sharing a
+	// store share it; two deployments on one cluster use two buckets.
+	Bucket string
+	// TTL is the lease TTL, the bucket's max age (default 10s). An
+	// existing bucket with another TTL is refused.
+	TTL time.Duration
+	// Replicas of the bucket (default 1; give the store's, usually 3).
+	Replicas int
+}
+
+// KV is the Coordinator. It is safe for concurrent use.
+type KV struct {
+	kv  jetstream.KeyValue
+	ttl time.Duration
+}
+
+var (
+	_ cluster.Coordinator = (*KV)(nil)
+	_ cluster.Lister      = (*KV)(nil)
+)
+
+// New opens the bucket on nc, creating it if it does not exist.
+func New(ctx context.Context, nc *nats.Conn, o Options) (*KV, error) {
+	if o.Bucket == "" {
+		o.Bucket = DefaultBucket
+	}
+	if o.TTL <= 0 {
+		o.TTL = 10 * time.Second
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: nats: %w", err)
+	}
+	kv, err := js.KeyValue(ctx, o.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      o.Bucket,
+			Description: "connectord leases (poller leadership, delivery partitions, members)",
+			History:     1,
+			TTL:         o.TTL,
+			Replicas:    o.Replicas,
+			Storage:     jetstream.FileStorage,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: lease bucket %s: %w", o.Bucket, err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: lease bucket %s: %w", o.Bucket, err)
+	}
+	if st.TTL() != o.TTL {
+		return nil, fmt.Errorf("cluster: lease bucket %s has a TTL of %s, configured %s: every replica must use one lease TTL (delete the bucket, or set the same TTL)", o.Bucket, st.TTL(), o.TTL)
+	}
+	return &KV{kv: kv, ttl: o.TTL}, nil
+}
+
+// TTL implements cluster.Coordinator.
+func (c *KV) TTL() time.Duration { return c.ttl }
+
+type value struct {
+	Name   string    `json:"name"`
+	Holder string    `json:"holder"`
+	Since  time.Time `json:"since"`
+}
+
+// Acquire implements cluster.Coordinator.
+func (c *KV) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
+	key := Key(name)
+	e, err := c.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		since := time.Now().UTC()
+		rev, err := c.kv.Create(ctx, key, encode(name, holder, since))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return cluster.Lease{}, cluster.ErrHeld // another replica won the race
+		}
+		if err != nil {
+			return cluster.Lease{}, fmt.Errorf("cluster: acquire %s: %w", name, err)
+		}
+		return cluster.Lease{Name: name, Holder: holder, Revision: rev, Since: since}, nil
+	case err != nil:
+		return cluster.Lease{}, fmt.Errorf("cluster: acquire %s: %w", name, err)
+	}
+	var v value
+	if err := json.Unmarshal(e.Value(), &v); err != nil || v.Holder != holder {
+		return cluster.Lease{}, cluster.ErrHeld
+	}
+	l, err := c.Renew(ctx, cluster.Lease{Name: name, Holder: holder, Revision: e.Revision(), Since: v.Since})
+	if errors.Is(err, cluster.ErrLost) {
+		return cluster.Lease{}, cluster.ErrHeld
+	}
+	return l, err
+}
+
+// Renew implements cluster.Coordinator.
+func (c *KV) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) {
+	rev, err := c.kv.Update(ctx, Key(l.Name), encode(l.Name, l.Holder, l.Since), l.Revision)
+	if isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return cluster.Lease{}, cluster.ErrLost
+	}
+	if err != nil {
+		return cluster.Lease{}, fmt.Errorf("cluster: renew %s: %w", l.Name, err)
+	}
+	l.Revision = rev
+	return l, nil
+}
+
+// Release implements cluster.Coordinator.
+func (c *KV) Release(ctx context.Context, l cluster.Lease) error {
+	err := c.kv.Delete(ctx, Key(l.Name), jetstream.LastRevision(l.Revision))
+	if isWrongLastSeq(err) {
+		return cluster.ErrLost
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: release %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// Leases implements cluster.Lister: the live leases whose name starts with
+// prefix.
+func (c *KV) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
+	keys, err := c.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: list leases: %w", err)
+	}
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, k)
+	}
+	_ = keys.Stop() // the lister stops itself once drained
+	var out []cluster.Lease
+	for _, k := range names {
+		e, err := c.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // released or expired since the listing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cluster: list leases: %w", err)
+		}
+		var v value
+		if json.Unmarshal(e.Value(), &v) != nil || !strings.HasPrefix(v.Name, prefix) {
+			continue
+		}
+		out = append(out, cluster.Lease{Name: v.Name, Holder: v.Holder, Revision: e.Revision(), Since: v.Since})
+	}
+	return out, nil
+}
+
+func encode(name, holder string, since time.Time) []byte {
+	b, _ := json.Marshal(value{Name: name, Holder: holder, Since: since})
+	return b
+}
+
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// Key is the KV key of a lease name: the name itself when it is a valid
+// key not starting with "=", else "=" and its base64url form.
+func Key(name string) string {
+	if plain(name) {
+		return name
+	}
+	return "=" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func plain(s string) bool {
+	if s == "" || s[0] == '=' || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-/_=.", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
