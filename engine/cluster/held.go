@@ -80,12 +80,24 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 	every := h.c.TTL() / 3
 	t := time.NewTimer(every)
 	defer t.Stop()
+	// expiry fires when the validity runs out without a successful renew
+	// (the coordinator unreachable): the lease is lost then, not at the
+	// next renew attempt, so Lost never lags Valid.
+	expiry := time.NewTimer(h.untilInvalid())
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-parent:
 			return
+		case <-expiry.C:
+			if !h.Valid() {
+				h.markLost()
+				return
+			}
+			expiry.Reset(h.untilInvalid())
+			continue
 		case <-t.C:
 		}
 		start := h.now()
@@ -98,6 +110,7 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 			h.mu.Lock()
 			h.lease, h.validUntil = l, start.Add(h.c.TTL()-h.margin)
 			h.mu.Unlock()
+			expiry.Reset(h.untilInvalid())
 		case errors.Is(err, ErrLost):
 			h.markLost()
 			return
@@ -125,6 +138,12 @@ func (h *Held) Valid() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.now().Before(h.validUntil)
+}
+
+func (h *Held) untilInvalid() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return max(0, h.validUntil.Sub(h.now()))
 }
 
 // Lease is the current grant.

@@ -2,12 +2,14 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/cluster"
 )
 
 // generation is one running instance of a pipeline's configuration. A
@@ -107,6 +109,10 @@ func (r *Runtime) launch(g *generation) {
 	g.sourceDone = make(chan struct{})
 	go func() {
 		defer close(g.sourceDone)
+		if _, ok := g.built.Source.(engine.Poller); ok {
+			g.runLeader(sctx, r.opts.Coordinator, r.opts.ReplicaID)
+			return
+		}
 		g.runSource(sctx)
 	}()
 
@@ -144,6 +150,43 @@ func (g *generation) runSource(ctx context.Context) {
 		}
 		backoff = min(2*backoff, time.Minute)
 		g.setState("running")
+	}
+}
+
+// runLeader runs a poller only while this replica holds the pipeline's
+// poll lease, so that across replicas one polls at a time. When the lease
+// is lost (not renewed in time, taken over) the source's context is
+// cancelled at once and the replica waits to acquire it again; when ctx
+// ends (a clean stop, a reload) the lease is released, so another replica
+// or the next generation takes over at once.
+func (g *generation) runLeader(ctx context.Context, c cluster.Coordinator, replica string) {
+	name := PollLease(g.name)
+	for {
+		h, err := cluster.Hold(ctx, c, name, replica, cluster.HoldOptions{})
+		if err != nil {
+			return // ctx ended while waiting
+		}
+		g.logger.Info("poll lease acquired; polling", "lease", name, "replica", replica)
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-h.Lost():
+				cancel()
+			case <-lctx.Done():
+			}
+		}()
+		g.runSource(lctx)
+		cancel()
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = h.Release(rctx)
+		rcancel()
+		if ctx.Err() != nil {
+			if err != nil && !errors.Is(err, cluster.ErrLost) {
+				g.logger.Warn("releasing the poll lease", "lease", name, "error", err)
+			}
+			return
+		}
+		g.logger.Warn("poll lease lost; source stopped until this replica holds it again", "lease", name, "replica", replica)
 	}
 }
 

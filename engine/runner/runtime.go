@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/cluster"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -27,6 +28,12 @@ type Options struct {
 	// deliveries in flight before cancelling them (default 10s). Cancelled
 	// attempts do not count and are retried by the next generation.
 	DrainTimeout time.Duration
+	// Coordinator grants the leases that keep a pipeline's poller on one
+	// replica at a time (lease PollLease(name)); nil: a cluster.Local,
+	// which always grants to this single process.
+	Coordinator cluster.Coordinator
+	// ReplicaID names this replica as a lease holder (default "local").
+	ReplicaID string
 }
 
 // Runtime runs pipelines. Apply starts, replaces and stops them by name;
@@ -69,6 +76,12 @@ func NewRuntime(opts Options) *Runtime {
 	if opts.Breaker.ProbeMax <= 0 {
 		opts.Breaker.ProbeMax = DefaultBreaker.ProbeMax
 	}
+	if opts.Coordinator == nil {
+		opts.Coordinator = cluster.NewLocal(DefaultLeaseTTL, nil)
+	}
+	if opts.ReplicaID == "" {
+		opts.ReplicaID = "local"
+	}
 	health := &storeHealth{}
 	opts.Store = &trackedStore{Store: opts.Store, health: health}
 	return &Runtime{
@@ -77,6 +90,19 @@ func NewRuntime(opts Options) *Runtime {
 		endpoints: endpoints{cfg: opts.Breaker}, health: health,
 	}
 }
+
+// DefaultLeaseTTL is the lease TTL of the Local coordinator used when
+// Options.Coordinator is nil.
+const DefaultLeaseTTL = 10 * time.Second
+
+// Coordinator is the lease coordinator the runtime polls under.
+func (r *Runtime) Coordinator() cluster.Coordinator { return r.opts.Coordinator }
+
+// ReplicaID is this replica's name as a lease holder.
+func (r *Runtime) ReplicaID() string { return r.opts.ReplicaID }
+
+// PollLease is the name of the lease a pipeline's poller runs under.
+func PollLease(pipeline string) string { return pipeline + "/poll" }
 
 // Router is the handler to serve on --listen.
 func (r *Runtime) Router() *Router { return r.opts.Router }
