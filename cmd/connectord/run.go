@@ -28,6 +28,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
 	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
+	replicaID := fs.String("replica-id", os.Getenv("CONNECTORD_REPLICA_ID"), "this replica's id among those sharing a --store (default: host name + random suffix; env CONNECTORD_REPLICA_ID)")
 	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
@@ -62,6 +63,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		Admin:        *adminAddr,
 		Logger:       logger,
 		DrainTimeout: *drain,
+		ReplicaID:    *replicaID,
 		AdminToken:   config.Secret(os.Getenv("CONNECTORD_ADMIN_TOKEN")),
 	})
 	if err != nil {

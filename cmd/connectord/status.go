@@ -145,6 +145,18 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 	if resp.SecretsAtRest != "" {
 		fmt.Fprintln(w, "secrets at rest: "+resp.SecretsAtRest)
 	}
+	for _, p := range resp.Pipelines {
+		if p.Poller != nil {
+			fmt.Fprintf(w, "%s is polled by replica %s for %s\n", p.Name, p.Poller.Replica, admin.HumanDuration(resp.Now.Sub(p.Poller.Since)))
+		}
+	}
+	if resp.Replica != "" {
+		line := "replica " + resp.Replica
+		if ms := admin.MembersLine(resp.Members, resp.Replica, resp.Now); ms != "" {
+			line += " · replicas: " + ms
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // shortError drops what the row already says from a pipeline's last

@@ -63,8 +63,9 @@ func TestStatusCommandTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 5 || !strings.HasPrefix(lines[4], "secrets at rest: not encrypted") {
-		t.Fatalf("want a header, one row, the endpoint, the reload and the secrets line:\n%s", out)
+	if len(lines) != 6 || !strings.HasPrefix(lines[4], "secrets at rest: not encrypted") ||
+		!strings.HasPrefix(lines[5], "replica "+d.ReplicaID()+" · replicas: "+d.ReplicaID()+" (this, ") {
+		t.Fatalf("want a header, one row, the endpoint, the reload, the secrets and the replica line:\n%s", out)
 	}
 	lines = lines[:4]
 	if !strings.HasSuffix(lines[2], ": endpoint up") || !strings.HasPrefix(lines[2], "http://127.0.0.1:") {

@@ -211,3 +211,7 @@ func Redact(urls string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// Conn is the store's NATS connection (the lease coordinator of replicas
+// sharing the store runs on it).
+func (s *Store) Conn() *nats.Conn { return s.nc }

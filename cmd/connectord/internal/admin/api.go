@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/connectord/connectord/engine/cluster"
 	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/sealed"
 )
@@ -30,6 +32,11 @@ type Pipeline struct {
 	WebhookURL string `json:"webhook_url,omitempty"`
 
 	Reload PipelineReload `json:"reload"`
+
+	// Poller is the replica holding the pipeline's poll lease (a polling
+	// source runs only there), and since when; nil for webhook pipelines
+	// or while no replica holds it.
+	Poller *LeaseHolder `json:"poller,omitempty"`
 
 	Cursors    []Cursor  `json:"cursors,omitempty"`
 	LagSeconds *float64  `json:"lag_seconds,omitempty"` // the largest cursor lag
@@ -65,8 +72,24 @@ type Rates struct {
 	WindowSeconds      float64 `json:"window_seconds"`
 }
 
+// LeaseHolder is who holds a lease and since when.
+type LeaseHolder struct {
+	Replica string    `json:"replica"`
+	Since   time.Time `json:"since"`
+}
+
+// Member is a live replica sharing the store.
+type Member struct {
+	Replica string    `json:"replica"`
+	Since   time.Time `json:"since"`
+}
+
 // PipelinesResponse is the body of GET /api/pipelines.
 type PipelinesResponse struct {
+	// Replica is the id of the replica that answered; Members every live
+	// replica sharing its store (itself included).
+	Replica   string       `json:"replica,omitempty"`
+	Members   []Member     `json:"members,omitempty"`
 	Pipelines []Pipeline   `json:"pipelines"`
 	Reload    ReloadStatus `json:"reload"`
 	Now       time.Time    `json:"now"`
@@ -98,12 +121,14 @@ func (h *Handler) list(ctx context.Context) ([]Pipeline, error) {
 			})
 		}
 	}
+	polls := h.pollers(ctx)
 	out := make([]Pipeline, 0, len(statuses))
 	for _, st := range statuses {
 		p, err := h.view(ctx, st, reload, now)
 		if err != nil {
 			return nil, err
 		}
+		p.Poller = polls[runner.PollLease(st.Name)]
 		if p.State == StateRemoved && p.Queued == 0 && p.DeadLetters == 0 {
 			continue
 		}
@@ -149,13 +174,50 @@ func (h *Handler) view(ctx context.Context, st runner.PipelineStatus, reload Rel
 	return p, nil
 }
 
+// pollers maps poll lease names to their holders, as the coordinator
+// lists them (empty if it cannot list or does not answer: status still
+// shows the rest).
+func (h *Handler) pollers(ctx context.Context) map[string]*LeaseHolder {
+	out := map[string]*LeaseHolder{}
+	l, ok := h.d.Runtime.Coordinator().(cluster.Lister)
+	if !ok {
+		return out
+	}
+	ls, err := l.Leases(ctx, "")
+	if err != nil {
+		return out
+	}
+	for _, x := range ls {
+		if strings.HasSuffix(x.Name, "/poll") {
+			out[x.Name] = &LeaseHolder{Replica: x.Holder, Since: x.Since}
+		}
+	}
+	return out
+}
+
+// members lists the live replicas (nil if the coordinator cannot say).
+func (h *Handler) members(ctx context.Context) []Member {
+	ms, err := cluster.Members(ctx, h.d.Runtime.Coordinator())
+	if err != nil {
+		return nil
+	}
+	out := make([]Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, Member{Replica: m.Holder, Since: m.Since})
+	}
+	return out
+}
+
 func (h *Handler) pipelines(w http.ResponseWriter, r *http.Request) {
 	ps, err := h.list(r.Context())
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	resp := PipelinesResponse{Pipelines: ps, Reload: h.reload(), Now: h.now()}
+	resp := PipelinesResponse{
+		Replica: h.d.Runtime.ReplicaID(), Members: h.members(r.Context()),
+		Pipelines: ps, Reload: h.reload(), Now: h.now(),
+	}
 	if ring, err := sealed.Default(); err == nil {
 		resp.SecretsAtRest = ring.Describe()
 	}

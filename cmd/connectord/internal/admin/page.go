@@ -26,6 +26,10 @@ type pageData struct {
 	Rows    []pageRow
 	Reload  pageReload
 	Refresh int
+	// Replica and Members: this replica and the live ones sharing its
+	// store ("r1 (this, 5m) · r2 (3m)").
+	Replica string
+	Members string
 }
 
 type pageRow struct {
@@ -41,6 +45,8 @@ type pageRow struct {
 	EndpointLine  string
 	EndpointDown  bool
 	EndpointTitle string
+	// PollerLine says which replica polls ("polled by r2 for 5m").
+	PollerLine string
 }
 
 type pageReload struct {
@@ -67,6 +73,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	for _, p := range ps {
 		data.Rows = append(data.Rows, h.row(p, now))
 	}
+	data.Replica = h.d.Runtime.ReplicaID()
+	data.Members = MembersLine(h.members(r.Context()), data.Replica, now)
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, data); err != nil {
 		http.Error(w, "rendering the status page: "+err.Error(), http.StatusInternalServerError)
@@ -99,11 +107,28 @@ func (h *Handler) row(p Pipeline, now time.Time) pageRow {
 	if !p.LastErrorAt.IsZero() {
 		row.ErrorWhen = HumanDuration(now.Sub(p.LastErrorAt)) + " ago"
 	}
+	if p.Poller != nil {
+		row.PollerLine = "polled by " + p.Poller.Replica + " for " + HumanDuration(now.Sub(p.Poller.Since))
+	}
 	if ep := p.Endpoint; ep != nil {
 		row.EndpointLine, row.EndpointDown = EndpointLine(*ep, now), ep.State == "down"
 		row.EndpointTitle = ep.Endpoint
 	}
 	return row
+}
+
+// MembersLine lists the live replicas with how long each has been up,
+// marking this one.
+func MembersLine(ms []Member, self string, now time.Time) string {
+	var parts []string
+	for _, m := range ms {
+		tag := ""
+		if m.Replica == self {
+			tag = "this, "
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s%s)", m.Replica, tag, HumanDuration(now.Sub(m.Since))))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // EndpointLine says in a few words how the sink endpoint is: "endpoint up",

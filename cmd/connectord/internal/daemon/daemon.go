@@ -6,6 +6,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,10 +24,13 @@ import (
 	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/cluster"
+	"github.com/connectord/connectord/engine/cluster/natskv"
 	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/sealed"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/engine/store/natsstore"
 	"github.com/connectord/connectord/engine/store/storeurl"
 	"github.com/connectord/connectord/sources/intercom"
 )
@@ -60,6 +65,16 @@ type Config struct {
 	// the pipelines are applied.
 	beforeApply func(*Daemon)
 
+	// ReplicaID names this replica among those sharing the store
+	// (--replica-id); "" is DefaultReplicaID().
+	ReplicaID string
+	// LeaseTTL is the TTL of the poll and member leases (default 10s).
+	// Every replica sharing a store must use the same.
+	LeaseTTL time.Duration
+	// Coordinator, in tests, is the lease coordinator; nil: a
+	// cluster.Local with bolt, the KV bucket cd_leases with NATS.
+	Coordinator cluster.Coordinator
+
 	// PublicURL is the base URL Intercom reaches Listen at, for webhook
 	// URLs; "" reads CONNECTORD_PUBLIC_URL from Env, else http://<Listen>.
 	PublicURL string
@@ -75,6 +90,7 @@ type Daemon struct {
 	metrics *admin.Metrics
 	admin   *admin.Handler
 	inst    *soc.Instances
+	member  *cluster.Held // this replica's member lease
 
 	reloadMu   sync.Mutex // serialises reloads
 	statusMu   sync.Mutex // guards lastReload
@@ -122,15 +138,31 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics()}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = DefaultReplicaID()
+	}
+	coord, err := coordinator(ctx, cfg, st)
+	if err != nil {
+		closeAll(built)
+		st.Close()
+		return nil, err
+	}
+	member, err := announce(ctx, coord, cfg.ReplicaID)
+	if err != nil {
+		closeAll(built)
+		st.Close()
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics(), member: member}
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
-		Breaker: cfg.Breaker,
+		Breaker: cfg.Breaker, Coordinator: coord, ReplicaID: cfg.ReplicaID,
 	})
 	gate := &startGate{next: d.metrics.InstrumentWebhooks(d.runtime.Router())}
 	if err := d.listen("listen", cfg.Listen, gate); err != nil {
 		d.closeListeners(ctx)
 		closeAll(built)
+		d.leave(ctx)
 		st.Close()
 		return nil, err
 	}
@@ -158,6 +190,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.admin.Close()
 		d.closeListeners(ctx)
 		closeAll(built)
+		d.leave(ctx)
 		st.Close()
 		return nil, err
 	}
@@ -171,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
 	gate.open.Store(true)
 	d.admin.Started()
-	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir, "store", cfg.Store.String())
+	cfg.Logger.Info("connectord started", "replica", cfg.ReplicaID, "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir, "store", cfg.Store.String())
 	d.logWebhookURLs(built, nil)
 	return d, nil
 }
@@ -299,7 +332,82 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.admin.Close()
 	d.closeListeners(ctx)
 	d.runtime.Shutdown(ctx)
+	d.leave(ctx)
 	return d.store.Close()
+}
+
+// ReplicaID is this replica's id.
+func (d *Daemon) ReplicaID() string { return d.cfg.ReplicaID }
+
+// DefaultReplicaID is the host name and a random suffix, so that two
+// replicas on one host (or a restarted one) differ.
+func DefaultReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "connectord"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
+}
+
+// coordinator is the lease coordinator: cfg's, the KV bucket next to a
+// NATS store, or a Local one for the single process of a bolt store.
+func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coordinator, error) {
+	ttl := cfg.LeaseTTL
+	if ttl <= 0 {
+		ttl = runner.DefaultLeaseTTL
+	}
+	if cfg.Coordinator != nil {
+		return cfg.Coordinator, nil
+	}
+	ns, ok := st.(*natsstore.Store)
+	if !ok {
+		return cluster.NewLocal(ttl, nil), nil
+	}
+	c, err := natskv.New(ctx, ns.Conn(), natskv.Options{TTL: ttl, Replicas: ns.Info().Replicas})
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", cfg.Store, err)
+	}
+	return c, nil
+}
+
+// announce holds this replica's member lease. A member lease of the same
+// id still live (a crashed replica restarted with a fixed id) is waited for
+// up to one TTL; after that another live replica has the id: refused.
+func announce(ctx context.Context, c cluster.Coordinator, id string) (*cluster.Held, error) {
+	deadline := time.Now().Add(c.TTL() + c.TTL()/4)
+	for {
+		_, err := c.Acquire(ctx, cluster.MemberLease(id), id)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, cluster.ErrHeld) {
+			return nil, fmt.Errorf("announcing replica %s: %w", id, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("--replica-id %s: another replica with this id is running", id)
+		}
+		t := time.NewTimer(c.TTL() / 10)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	// Held again by its own holder: renewed, and kept renewed.
+	return cluster.Hold(context.WithoutCancel(ctx), c, cluster.MemberLease(id), id, cluster.HoldOptions{})
+}
+
+func (d *Daemon) leave(ctx context.Context) {
+	if d.member == nil {
+		return
+	}
+	if err := d.member.Release(ctx); err != nil && !errors.Is(err, cluster.ErrLost) {
+		d.cfg.Logger.Warn("leaving the cluster", "replica", d.cfg.ReplicaID, "error", err)
+	}
+	d.member = nil
 }
 
 func (d *Daemon) closeListeners(ctx context.Context) {
