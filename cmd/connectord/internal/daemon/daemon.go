@@ -372,18 +372,19 @@ func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coord
 	return c, nil
 }
 
-// announce holds this replica's member lease. A member lease of the same
-// id still live (a crashed replica restarted with a fixed id) is waited for
-// up to one TTL; after that another live replica has the id: refused.
+// announce holds this replica's member lease. Acquire would renew a lease
+// of the same holder, so a live member lease of this id is looked for
+// first: one of a crashed replica restarted with a fixed id is waited out
+// (up to one TTL); after that another live replica has the id: refused.
 func announce(ctx context.Context, c cluster.Coordinator, id string) (*cluster.Held, error) {
 	deadline := time.Now().Add(c.TTL() + c.TTL()/4)
 	for {
-		_, err := c.Acquire(ctx, cluster.MemberLease(id), id)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, cluster.ErrHeld) {
+		ms, err := cluster.Members(ctx, c)
+		if err != nil {
 			return nil, fmt.Errorf("announcing replica %s: %w", id, err)
+		}
+		if !slices.ContainsFunc(ms, func(l cluster.Lease) bool { return l.Holder == id }) {
+			break
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("--replica-id %s: another replica with this id is running", id)
@@ -396,7 +397,6 @@ func announce(ctx context.Context, c cluster.Coordinator, id string) (*cluster.H
 		case <-t.C:
 		}
 	}
-	// Held again by its own holder: renewed, and kept renewed.
 	return cluster.Hold(context.WithoutCancel(ctx), c, cluster.MemberLease(id), id, cluster.HoldOptions{})
 }
 
