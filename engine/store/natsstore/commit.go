@@ -190,7 +190,7 @@ func (s *Store) run() {
 	defer close(s.done)
 	var inflight []*flight
 	for {
-		for len(inflight) < maxInFlight && !(s.stale && len(inflight) > 0) {
+		for len(inflight) < s.maxInFlight() && !(s.stale && len(inflight) > 0) {
 			group, _ := s.take()
 			if len(group) == 0 {
 				break
@@ -214,7 +214,7 @@ func (s *Store) run() {
 		oldest := inflight[0]
 		timer := time.NewTimer(time.Until(oldest.deadline))
 		wake := s.wake
-		if len(inflight) >= maxInFlight || s.stale {
+		if len(inflight) >= s.maxInFlight() || s.stale {
 			wake = nil // no room to launch more: wait for the oldest
 		}
 		select {
@@ -234,6 +234,15 @@ func (s *Store) run() {
 // maxInFlight bounds the batches published and not yet acknowledged (the
 // server allows 50 atomic batches in flight per stream).
 const maxInFlight = 4
+
+// maxInFlight is maxInFlight, or 1 with per-subject fencing only: every
+// batch's expectations are then checked against acknowledged writes.
+func (s *Store) maxInFlight() int {
+	if s.opts.subjectFencingOnly {
+		return 1
+	}
+	return maxInFlight
+}
 
 // next drops the landed oldest flight; the one after it is now built on the
 // state itself.
@@ -302,7 +311,7 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 		}
 		return nil
 	}
-	msgs, err := t.build(s.layout, expect)
+	msgs, err := t.build(s.layout, expect, !s.opts.subjectFencingOnly)
 	if err != nil {
 		for _, r := range live {
 			finish(r, fmt.Errorf("%w: %v", store.ErrInvalidOp, err))
@@ -340,12 +349,14 @@ func (s *Store) land(f *flight, m *nats.Msg, err error) {
 		s.stale = true
 	default:
 		s.mu.Lock()
-		for _, m := range f.msgs {
+		first := last - uint64(len(f.msgs)) + 1
+		for i, m := range f.msgs {
 			d, derr := decode(m.Data)
 			if derr != nil { // our own encoding: a bug, not a data error
 				panic(fmt.Sprintf("natsstore: cannot decode own message %s: %v", m.Subject, derr))
 			}
 			s.st.apply(d)
+			s.st.track(m.Subject, first+uint64(i), d)
 		}
 		s.lastSeq = last
 		s.mu.Unlock()

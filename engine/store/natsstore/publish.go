@@ -26,8 +26,19 @@ const tombstoneTTL = "1m"
 
 // build turns the overlay into the batch's messages, the first carrying the
 // expected last stream sequence that fences every other writer.
-func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
+func (t *tx) build(l layout, expectLast uint64, global bool) ([]*nats.Msg, error) {
 	msgs := make([]*nats.Msg, 0, t.messages())
+	t.subjects = map[string]uint64{}
+	// fence makes m replace exactly the message this store knows as its
+	// subject's last: a Seq counter or a key (a poller's cursor) that
+	// another writer moved meanwhile fails the whole batch. New keys, and
+	// keys this store saw deleted, are covered by the global check only.
+	fence := func(m *nats.Msg) {
+		if seq, ok := t.subjectSeq(m.Subject); ok {
+			m.Header[jetstream.ExpectedLastSubjSeqHeader] = []string{strconv.FormatUint(seq, 10)}
+		}
+		t.subjects[m.Subject] = expectLast + uint64(len(msgs))
+	}
 	// An entity that exists rolls up its previous message; a new one has
 	// none to replace (at most a tombstone, older, that reads back the
 	// same way), which spares the server a per-subject purge.
@@ -43,6 +54,7 @@ func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
 	}
 	for p, seq := range t.seqs {
 		add(l.seqSubject(p), encodeSeq(p, seq), false, true)
+		fence(msgs[len(msgs)-1])
 	}
 	for _, c := range t.order {
 		if c.gone && !c.existed {
@@ -67,6 +79,10 @@ func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
 			} else {
 				add(l.kvSubject(c.pipeline, c.key), encodeKV(c.pipeline, c.key, c.value), false, c.existed)
 			}
+			fence(msgs[len(msgs)-1])
+			if c.gone {
+				t.subjects[msgs[len(msgs)-1].Subject] = 0 // free once it lands
+			}
 		}
 	}
 	for _, m := range msgs {
@@ -74,10 +90,28 @@ func (t *tx) build(l layout, expectLast uint64) ([]*nats.Msg, error) {
 			return nil, fmt.Errorf("message %s of %d bytes is over the NATS server's max_payload (%d)", m.Subject, len(m.Data), t.limits.maxPayload)
 		}
 	}
-	if len(msgs) > 0 {
+	if len(msgs) > 0 && global {
 		msgs[0].Header[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(expectLast, 10)}
 	}
 	return msgs, nil
+}
+
+// subjectSeq is the stream sequence of subject's last message as this
+// store knows it from the state: acknowledged, and so applied on the
+// stream leader. A subject that a batch in flight ahead of t writes
+// reports false: a clustered stream checks a batch's expectations against
+// what it has applied, not against proposals still in flight, so that
+// expectation would fail the batch; the global check (or, with per-subject
+// fencing only, committing one batch at a time) covers it. A subject freed
+// (a deleted key) or unknown reports false too.
+func (t *tx) subjectSeq(subject string) (uint64, bool) {
+	for x := t.base; x != nil; x = x.base {
+		if _, ok := x.subjects[subject]; ok {
+			return 0, false
+		}
+	}
+	seq, ok := t.st.subjects[subject]
+	return seq, ok
 }
 
 // batchAck is the server's answer to a batch commit.

@@ -12,6 +12,11 @@ import (
 // served from it. It is guarded by Store.mu.
 type state struct {
 	pipes map[string]*pipe
+	// subjects holds the stream sequence of the live message of each
+	// pipeline Seq counter and key-value entry: what a batch that replaces
+	// it expects as the subject's last sequence (per-subject fencing).
+	// Deleted keys are dropped: their tombstone expires on the server.
+	subjects map[string]uint64
 }
 
 // pipe is one pipeline's state.
@@ -29,7 +34,18 @@ type kvEntry struct {
 
 const btreeDegree = 32
 
-func newState() *state { return &state{pipes: map[string]*pipe{}} }
+func newState() *state { return &state{pipes: map[string]*pipe{}, subjects: map[string]uint64{}} }
+
+// track records that the message at stream sequence seq on subject is now
+// the subject's last (or, for a tombstone, that the subject is free).
+func (s *state) track(subject string, seq uint64, m decoded) {
+	switch {
+	case m.kind == kindSeq || m.kind == kindKV:
+		s.subjects[subject] = seq
+	case m.kind == kindGone && m.gone == kindKV:
+		delete(s.subjects, subject)
+	}
+}
 
 func newPipe() *pipe {
 	return &pipe{

@@ -13,6 +13,15 @@
 // earlier write (a second or deposed connectord) is rejected whole and
 // writes nothing (ErrFenced).
 //
+// Per-subject fencing, the first step towards several writers: each
+// message that replaces a pipeline's Seq counter or a key (a poller's
+// cursor) also carries Nats-Expected-Last-Subject-Sequence, the stream
+// sequence of that subject's message as this store read it. A deposed
+// poller's cursor write is so rejected on its own subject even where the
+// global check would let it through (tested with the global check off).
+// Expectations are set only on subjects no batch still in flight writes:
+// a clustered stream checks them against what it has applied.
+//
 // Record.Seq is not the stream sequence: it is the per-pipeline counter the
 // store contract asks for (strictly increasing, never reused, shared with
 // transform-stage dead letters), assigned by the commit goroutine and

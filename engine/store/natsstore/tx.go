@@ -41,6 +41,10 @@ type tx struct {
 	order   []*change
 	seqs    map[string]uint64 // pipelines whose Seq counter this group moved or created
 	limits  limits
+	// subjects: the stream sequence each Seq counter and key message of
+	// this batch will have once stored (0: a key deleted), for the
+	// batches pipelined after it (set by build).
+	subjects map[string]uint64
 }
 
 type limits struct {
