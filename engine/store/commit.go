@@ -168,7 +168,7 @@ func (s *Bolt) commitGroup(group []*request) {
 			}
 			return
 		}
-		s.syncs.Add(1)
+		s.countSyncs()
 		for i, r := range live {
 			outs[i].fill(r)
 			finish(r, outs[i].rejected)
