@@ -35,6 +35,11 @@ type Bolt struct {
 	// goroutine.
 	fdatasyncs atomic.Uint64
 	fileSize   int64
+	// commitTime (a moving average) and lastDirect (when the last commit
+	// with a direct batch ended) size how long deferred batches wait; both
+	// are owned by the commit goroutine.
+	commitTime time.Duration
+	lastDirect time.Time
 
 	mu      sync.Mutex
 	waiting []*request // batches not yet taken by a transaction, in arrival order
