@@ -1,8 +1,8 @@
 // Command connectord-bench measures the whole webhook path of connectord
 // against a bare relay baseline, in the same run on the same machine.
 //
-//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K] [-cpuprofile F]
-//	connectord-bench -matrix [-n 20000] [-n1 5000]
+//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K] [-cpuprofile F] [-store bolt|nats|both|nats://…]
+//	connectord-bench -matrix [-n 20000] [-n1 5000] [-store …]
 //
 // A load generator posts N unique, realistic, X-Hub-Signature-signed
 // Intercom notifications at concurrency C. A receiver verifies every
@@ -27,6 +27,9 @@
 // requests and restarted on the same data directory; the generator retries
 // what failed, as Intercom does, and the run checks that every notification
 // that was answered 2xx reached the receiver.
+//
+// With -store nats (or both), connectord runs on the JetStream store of a
+// 3-node cluster embedded in the bench process (R3, fsync on every write).
 package main
 
 import (
@@ -54,6 +57,7 @@ func main() {
 	matrix := flag.Bool("matrix", false, "run four cells: C=1 and C=32, receiver instant and after 20ms (C=1 cells send -n1 and -n1/5)")
 	n1 := flag.Int("n1", 5000, "with -matrix: notifications in the C=1 instant cell (a fifth of it with the 20ms receiver, whose relay moves 50/s)")
 	cpuProfile := flag.String("cpuprofile", "", "connectord writes a CPU profile of its run to this file (with -matrix: one per cell, suffixed)")
+	storeFlag := flag.String("store", "bolt", "connectord's store: bolt, nats (an embedded 3-node cluster, R3), both (bolt, then nats), or a nats://… URL")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -77,6 +81,12 @@ func main() {
 			}
 		}
 	}
+	stores, stop, err := benchStores(*storeFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer stop()
 	failed := false
 	var rows []cellResult
 	for _, cfg := range cells {
@@ -88,39 +98,54 @@ func main() {
 			r, err := runRelay(ctx, cfg)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "relay:", err)
+				stop()
 				os.Exit(1)
 			}
 			row.relay = r
 			r.print("bare relay")
 			failed = failed || r.lost > 0
 		}
-		cd, err := runConnectord(ctx, cfg, *bin, *killAfter)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "connectord:", err)
-			os.Exit(1)
-		}
-		row.cd = cd
-		cd.print("connectord")
-		if row.relay != nil {
-			fmt.Printf("ratio connectord/relay: events/s %.2fx, CPU per event %.2fx\n",
-				cd.eventsPerSec()/row.relay.eventsPerSec(), cd.cpuMicros()/row.relay.cpuMicros())
+		for _, st := range stores {
+			cd, err := runConnectord(ctx, cfg, *bin, *killAfter, st.args)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "connectord:", err)
+				stop()
+				os.Exit(1)
+			}
+			name := "connectord"
+			if len(stores) > 1 || st.label != "bolt" {
+				name = "connectord " + st.label
+			}
+			row.cds = append(row.cds, named{name, cd})
+			cd.print(name)
+			if row.relay != nil {
+				fmt.Printf("ratio %s/relay: events/s %.2fx, CPU per event %.2fx\n",
+					name, cd.eventsPerSec()/row.relay.eventsPerSec(), cd.cpuMicros()/row.relay.cpuMicros())
+			}
+			failed = failed || cd.lost > 0 || cd.badSignatures > 0 || cd.answeredLost > 0
 		}
 		fmt.Println()
-		failed = failed || cd.lost > 0 || cd.badSignatures > 0 || cd.answeredLost > 0
 		rows = append(rows, row)
 	}
 	if *matrix {
 		printTable(rows)
 	}
 	if failed {
+		stop()
 		os.Exit(1)
 	}
 }
 
 // cellResult is one cell of the matrix: both systems on one workload.
 type cellResult struct {
-	cfg       runConfig
-	relay, cd *result
+	cfg   runConfig
+	relay *result
+	cds   []named // connectord on each store
+}
+
+type named struct {
+	name string
+	r    *result
 }
 
 // printTable prints the matrix as the README's Markdown table.
@@ -132,16 +157,13 @@ func printTable(rows []cellResult) {
 		if row.cfg.ReceiverDelay > 0 {
 			recv = row.cfg.ReceiverDelay.String()
 		}
-		for _, sys := range []struct {
-			name string
-			r    *result
-		}{{"relay", row.relay}, {"connectord", row.cd}} {
+		for _, sys := range append([]named{{"relay", row.relay}}, row.cds...) {
 			r := sys.r
 			if r == nil {
 				continue
 			}
 			evRatio, cpuRatio := "", ""
-			if sys.name == "connectord" && row.relay != nil {
+			if sys.name != "relay" && row.relay != nil {
 				evRatio = fmt.Sprintf("**%.2fx**", r.eventsPerSec()/row.relay.eventsPerSec())
 				cpuRatio = fmt.Sprintf("**%.2fx**", r.cpuMicros()/row.relay.cpuMicros())
 			}

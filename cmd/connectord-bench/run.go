@@ -45,15 +45,15 @@ func (r *result) cpuMicros() float64 { return r.use.cpu / float64(r.n) * 1e6 }
 func (r *result) per(v float64) float64 { return v / float64(r.n) }
 
 func (r *result) print(name string) {
-	fmt.Printf("%-11s events/s %8.0f   answer p50 %7s  p99 %7s   CPU µs/event %6.1f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d\n",
+	fmt.Printf("%-19s events/s %8.0f   answer p50 %7s  p99 %7s   CPU µs/event %6.1f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d\n",
 		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuMicros(), r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
 	if r.useKnown {
-		fmt.Printf("%-11s allocs/event %6.0f   alloc KB/event %5.1f   store commits/event %.3f   fdatasyncs/event %s   bytes written/event %6.0f (%.2fx the %0.f-byte record)\n",
+		fmt.Printf("%-19s allocs/event %6.0f   alloc KB/event %5.1f   store commits/event %.3f   fdatasyncs/event %s   bytes written/event %6.0f (%.2fx the %0.f-byte record)\n",
 			"", r.per(r.use.allocs), r.per(r.use.allocBytes)/1024, r.per(r.use.commits), r.syncsPerEvent(),
 			r.per(r.use.writeBytes), r.per(r.use.writeBytes)/r.recordBytes, r.recordBytes)
 	}
 	if r.kills > 0 {
-		fmt.Printf("%-11s kills %d, answered-2xx lost %d\n", "", r.kills, r.answeredLost)
+		fmt.Printf("%-19s kills %d, answered-2xx lost %d\n", "", r.kills, r.answeredLost)
 	}
 }
 
@@ -212,7 +212,7 @@ const benchPipeline = `pipelines:
         timeout: 10s
 `
 
-func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int) (*result, error) {
+func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int, storeArgs []string) (*result, error) {
 	recv, err := startReceiver(cfg.ReceiverDelay)
 	if err != nil {
 		return nil, err
@@ -233,8 +233,9 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 	}
 	listen, admin := freeAddr(), freeAddr()
 	start := func() (*proc, error) {
-		p := &proc{cmd: exec.Command(bin, "run", "--config", confDir, "--data", filepath.Join(dir, "data"),
-			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false")}
+		args := append([]string{"run", "--config", confDir, "--data", filepath.Join(dir, "data"),
+			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false"}, storeArgs...)
+		p := &proc{cmd: exec.Command(bin, args...)}
 		p.cmd.Stderr = os.Stderr
 		if cfg.CPUProfile != "" {
 			p.cmd.Env = append(os.Environ(), "CONNECTORD_CPUPROFILE="+cfg.CPUProfile)

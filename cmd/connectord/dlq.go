@@ -7,8 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/connectord/connectord/cmd/connectord/internal/dlq"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/engine/store/storeurl"
 )
 
 // dlqBackend is the store opened directly, or a running daemon's admin API.
@@ -34,7 +35,7 @@ func (l *localDLQ) Show(ctx context.Context, pipeline string, seq uint64) (store
 	return l.Store.DeadLetter(ctx, pipeline, seq)
 }
 
-const dlqUsage = "usage: connectord dlq list|show|replay|purge|purge-queue [--pipeline P] [--id ID ... | --all] [--data DIR] [--admin ADDR]\n" +
+const dlqUsage = "usage: connectord dlq list|show|replay|purge|purge-queue [--pipeline P] [--id ID ... | --all] [--data DIR | --store nats://…] [--admin ADDR]\n" +
 	"Run 'connectord help dlq' for the actions, flags, environment and an example.\n"
 
 func dlqCmd(args []string, stdout, stderr io.Writer) int {
@@ -54,6 +55,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var ids multiFlag
 	fs.Var(&ids, "id", "dead letter number or eventId (repeatable)")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args[1:]); !ok {
 		return code
 	}
@@ -64,7 +66,7 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	explicitAdmin := false
 	fs.Visit(func(f *flag.Flag) { explicitAdmin = explicitAdmin || f.Name == "admin" })
 	ctx := context.Background()
-	backend, closeFn, err := openDLQ(*data, *adminAddr, explicitAdmin)
+	backend, closeFn, err := openDLQ(storeFl.spec(fs, *data), *adminAddr, explicitAdmin)
 	if err != nil {
 		fmt.Fprintln(stderr, "connectord dlq:", err)
 		return exitInvalid
@@ -177,18 +179,34 @@ func dlqList(ctx context.Context, backend dlqBackend, pipeline string, asJSON bo
 // openDLQ uses the admin API of the daemon at adminAddr when it was given
 // explicitly; otherwise it opens the store directly, or, if a daemon holds
 // it, uses the daemon's admin API.
-func openDLQ(dataDir, adminAddr string, explicitAdmin bool) (dlqBackend, func(), error) {
-	if explicitAdmin {
-		return &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}, func() {}, nil
+func openDLQ(spec storeurl.Spec, adminAddr string, explicitAdmin bool) (dlqBackend, func(), error) {
+	client := func() dlqBackend {
+		return &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}
 	}
-	path := filepath.Join(dataDir, "connectord.db")
+	if explicitAdmin {
+		return client(), func() {}, nil
+	}
+	if !spec.IsBolt() {
+		// No file lock says whether a daemon runs on a shared store, and a
+		// second writer would fence the daemon's next commit: go through
+		// the daemon when its admin address answers.
+		if conn, err := net.DialTimeout("tcp", adminAddr, 300*time.Millisecond); err == nil {
+			conn.Close()
+			return client(), func() {}, nil
+		}
+		st, err := storeurl.Open(context.Background(), spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &localDLQ{dlq.Service{Store: st}}, func() { st.Close() }, nil
+	}
+	path := spec.BoltPath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no store at %s (use --data): %w", path, err)
 	}
 	st, err := store.Open(path, store.WithLockTimeout(200*time.Millisecond))
 	if errors.Is(err, store.ErrLocked) {
-		c := &dlq.Client{Base: "http://" + adminAddr, Token: os.Getenv("CONNECTORD_ADMIN_TOKEN")}
-		return c, func() {}, nil
+		return client(), func() {}, nil
 	}
 	if err != nil {
 		return nil, nil, err

@@ -235,8 +235,8 @@ func TestBashCompletionCompletes(t *testing.T) {
 	if got := complete("connectord", "val"); got != "validate" {
 		t.Errorf("connectord val<TAB> = %q", got)
 	}
-	if got := complete("connectord", "validate", "--st"); got != "--strict" {
-		t.Errorf("connectord validate --st<TAB> = %q", got)
+	if got := complete("connectord", "validate", "--str"); got != "--strict" {
+		t.Errorf("connectord validate --str<TAB> = %q", got)
 	}
 	if got := complete("connectord", "dlq", "re"); got != "replay" {
 		t.Errorf("connectord dlq re<TAB> = %q", got)

@@ -28,6 +28,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
 	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
@@ -56,6 +57,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	d, err := daemon.Start(ctx, daemon.Config{
 		ConfigDir:    *dir,
 		DataDir:      *data,
+		Store:        storeFl.spec(fs, *data),
 		Listen:       *listen,
 		Admin:        *adminAddr,
 		Logger:       logger,

@@ -22,6 +22,7 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("admin", "127.0.0.1:9090", "the daemon's admin address (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the status API's JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the daemon")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
@@ -30,6 +31,16 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 		base = "http://" + base
 	}
 	body, err := fetchStatus(base, os.Getenv("CONNECTORD_ADMIN_TOKEN"), *timeout)
+	if spec := storeFl.spec(fs, ""); err != nil && storeFl.explicit && !spec.IsBolt() {
+		// A shared store can be read without the daemon: queues and dead
+		// letters, not the daemon's rates and errors.
+		fmt.Fprintf(stderr, "connectord status: %v\nreading the store instead\n", err)
+		if err := printStoreStatus(stdout, spec, *asJSON); err != nil {
+			fmt.Fprintf(stderr, "connectord status: %v\n", err)
+			return exitInvalid
+		}
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "connectord status: %v\n", err)
 		return exitInvalid

@@ -15,9 +15,11 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("config", "./pipelines", "directory of pipeline files, or one file")
 	data := fs.String("data", "./data", "store directory: secrets of pipelines created through /instances are read from it")
 	strict := fs.Bool("strict", false, "fail when a pipeline uses a simulator default (a ${VAR:-default} on this machine or holding a credential)")
+	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
+	spec := storeFl.spec(fs, *data)
 	specs, built, errs := loadAndBuild(*dir, soc.WithSecrets(*data, os.LookupEnv), runner.BuildOptions{})
 	if len(errs) > 0 {
 		u := errs.Unique()
@@ -44,6 +46,16 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "%s: %d pipeline(s) OK\n", *dir, len(built))
+	if storeFl.explicit && !spec.IsBolt() {
+		// A NATS store is checked too: reachable, server version, stream
+		// settings (see natsstore's start-up checks).
+		line, err := checkStore(spec)
+		if err != nil {
+			fmt.Fprintln(stderr, "connectord validate:", err)
+			return exitInvalid
+		}
+		fmt.Fprintln(stdout, line)
+	}
 	return exitOK
 }
 

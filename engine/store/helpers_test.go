@@ -3,11 +3,16 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+func rec(i int) Record {
+	return Record{ID: fmt.Sprintf("ev-%d", i), Key: fmt.Sprintf("obj-%d", i%3), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+}
 
 // openTemp opens a store in a fresh directory and closes it at the end.
 func openTemp(t testing.TB, opts ...Option) (*Bolt, string) {
@@ -23,20 +28,6 @@ func openTemp(t testing.TB, opts ...Option) (*Bolt, string) {
 		}
 	})
 	return s, path
-}
-
-// reopen closes s and opens the same file again.
-func reopen(t *testing.T, s *Bolt, path string) *Bolt {
-	t.Helper()
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	s2, err := Open(path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	t.Cleanup(func() { s2.Close() })
-	return s2
 }
 
 func mustCommit(t testing.TB, s *Bolt, b *Batch) {

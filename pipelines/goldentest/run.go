@@ -29,6 +29,10 @@ type Options struct {
 	Update      bool           // rewrite expected.http from the actual output
 	Run         *regexp.Regexp // run only cases whose "pipeline/case" matches
 	Verbose     io.Writer      // if set, explain each stage's output per event
+	// OpenStore, if set, opens an empty store for the case named
+	// "pipeline/case" (the runner closes it); default a bbolt file in a
+	// temporary directory.
+	OpenStore func(ctx context.Context, name string) (store.Store, error)
 }
 
 // Result is one case's outcome.
@@ -262,12 +266,7 @@ func execute(ctx context.Context, opts Options, c *Case) (string, error) {
 		b.Source = &onceSource{poller: p, done: polled}
 	}
 
-	dataDir, err := os.MkdirTemp("", "connectord-test-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dataDir)
-	st, err := store.Open(filepath.Join(dataDir, "connectord.db"))
+	st, err := openStore(ctx, opts, c.Pipeline+"/"+c.Name)
 	if err != nil {
 		return "", err
 	}
@@ -318,6 +317,34 @@ func execute(ctx context.Context, opts Options, c *Case) (string, error) {
 		fmt.Fprintf(&out, "### dead letter (%s)\nid: %s\nerror: %s\n%s\n\n", d.Stage, d.ID, d.Error, d.Body)
 	}
 	return out.String(), nil
+}
+
+func openStore(ctx context.Context, opts Options, name string) (store.Store, error) {
+	if opts.OpenStore != nil {
+		return opts.OpenStore(ctx, name)
+	}
+	dataDir, err := os.MkdirTemp("", "connectord-test-*")
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(dataDir, "connectord.db"))
+	if err != nil {
+		os.RemoveAll(dataDir)
+		return nil, err
+	}
+	return removeOnClose{st, dataDir}, nil
+}
+
+// removeOnClose deletes the temporary data dir with the store.
+type removeOnClose struct {
+	*store.Bolt
+	dir string
+}
+
+func (r removeOnClose) Close() error {
+	err := r.Bolt.Close()
+	os.RemoveAll(r.dir)
+	return err
 }
 
 // TestSigner is implemented by webhook sources that can sign a request the

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/sealed"
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/engine/store/storeurl"
 	"github.com/connectord/connectord/sources/intercom"
 )
 
@@ -34,12 +34,15 @@ import (
 // listens.
 type Config struct {
 	ConfigDir string // pipeline files
-	DataDir   string // the embedded store
-	Listen    string // webhook listener address; "" disables it
-	Admin     string // admin listener address; "" disables it
-	Logger    *slog.Logger
-	Env       config.Env   // default os.LookupEnv
-	Clock     engine.Clock // default the system clock
+	DataDir   string // the embedded store (and API-created pipelines' secrets)
+	// Store chooses the store (--store); the zero value is the embedded
+	// bbolt file in DataDir. Store.DataDir defaults to DataDir.
+	Store  storeurl.Spec
+	Listen string // webhook listener address; "" disables it
+	Admin  string // admin listener address; "" disables it
+	Logger *slog.Logger
+	Env    config.Env   // default os.LookupEnv
+	Clock  engine.Clock // default the system clock
 	// DrainTimeout bounds the wait for deliveries in flight when a
 	// pipeline stops (default 10s).
 	DrainTimeout time.Duration
@@ -65,7 +68,7 @@ type Config struct {
 // Daemon is a running connectord.
 type Daemon struct {
 	cfg     Config
-	store   *store.Bolt
+	store   store.Store
 	runtime *runner.Runtime
 	servers []*http.Server
 	addrs   map[string]string
@@ -103,10 +106,16 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "connectord.db"))
+	if cfg.Store.DataDir == "" {
+		cfg.Store.DataDir = cfg.DataDir
+	}
+	st, err := storeurl.Open(ctx, cfg.Store)
 	if err != nil {
 		closeAll(built)
-		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
+		if cfg.Store.IsBolt() {
+			return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
+		}
+		return nil, fmt.Errorf("opening store %s: %w", cfg.Store, err)
 	}
 	if err := reseal(ctx, st, cfg, ring); err != nil {
 		closeAll(built)
@@ -162,7 +171,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	d.setReload(ReloadStatus{At: cfg.Clock.Now(), OK: true, Result: res})
 	gate.open.Store(true)
 	d.admin.Started()
-	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir)
+	cfg.Logger.Info("connectord started", "pipelines", len(built), "listen", d.addrs["listen"], "admin", d.addrs["admin"], "data", cfg.DataDir, "store", cfg.Store.String())
 	d.logWebhookURLs(built, nil)
 	return d, nil
 }
@@ -231,7 +240,7 @@ func (d *Daemon) AdminAddr() string { return d.addrs["admin"] }
 // Runtime is the pipeline runtime.
 func (d *Daemon) Runtime() *runner.Runtime { return d.runtime }
 
-// Store is the embedded store.
+// Store is the daemon's store.
 func (d *Daemon) Store() store.Store { return d.store }
 
 // Reload re-reads the config directory and applies it. A bad config changes

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"bytes"
@@ -6,16 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/connectord/connectord/engine/store"
 )
 
-func rec(i int) Record {
-	return Record{ID: fmt.Sprintf("ev-%d", i), Key: fmt.Sprintf("obj-%d", i%3), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+func rec(i int) store.Record {
+	return store.Record{ID: fmt.Sprintf("ev-%d", i), Key: fmt.Sprintf("obj-%d", i%3), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 }
 
-func TestFIFOAndIsolation(t *testing.T) {
-	s, _ := openTemp(t)
+func testFIFOAndIsolation(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	var a, b []uint64
 	for i := range 5 {
 		a = append(a, appendOne(t, s, "a", rec(i)))
@@ -53,10 +56,10 @@ func TestFIFOAndIsolation(t *testing.T) {
 	}
 }
 
-func TestAppendFillsBatch(t *testing.T) {
+func testAppendFillsBatch(t *testing.T, be Backend) {
 	at := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
-	s, _ := openTemp(t, WithClock(func() time.Time { return at }))
-	var b Batch
+	s := be.open(t, func() time.Time { return at })
+	var b store.Batch
 	b.Append("p", rec(1))
 	b.Put("p", "cursor", []byte("c1"))
 	b.Append("p", rec(2))
@@ -71,29 +74,29 @@ func TestAppendFillsBatch(t *testing.T) {
 	if err != nil || !r.Stored.Equal(at) || r.ID != "ev-2" {
 		t.Fatalf("Get = %+v, %v", r, err)
 	}
-	if _, err := s.Get(context.Background(), "p", 3); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(context.Background(), "p", 3); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get(3) error = %v, want ErrNotFound", err)
 	}
 }
 
-func TestAckAndReopenRedelivers(t *testing.T) {
-	s, path := openTemp(t)
+func testAckAndReopenRedelivers(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	for i := range 4 {
 		appendOne(t, s, "p", rec(i))
 	}
-	var b Batch
+	var b store.Batch
 	b.Ack("p", 2)
 	b.Ack("p", 99) // never queued: no-op
 	mustCommit(t, s, &b)
 	if got := seqs(pending(t, s, "p")); !slices.Equal(got, []uint64{1, 3, 4}) {
 		t.Fatalf("after ack pending = %v", got)
 	}
-	s = reopen(t, s, path)
+	s = be.reopen(t, s)
 	if got := seqs(pending(t, s, "p")); !slices.Equal(got, []uint64{1, 3, 4}) {
 		t.Fatalf("after reopen pending = %v", got)
 	}
 	// Seqs are never reused, even after the last record is acked.
-	var all Batch
+	var all store.Batch
 	for _, q := range []uint64{1, 3, 4} {
 		all.Ack("p", q)
 	}
@@ -103,15 +106,15 @@ func TestAckAndReopenRedelivers(t *testing.T) {
 	}
 }
 
-func TestUpdatePersistsBookkeeping(t *testing.T) {
-	s, path := openTemp(t)
+func testUpdatePersistsBookkeeping(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	seq := appendOne(t, s, "p", rec(1))
 	next := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
-	var b Batch
+	var b store.Batch
 	// Only bookkeeping changes: a partial record must not wipe the body.
-	b.Update("p", Record{Seq: seq, Attempts: 3, NextAttempt: next, LastError: "HTTP 503"})
+	b.Update("p", store.Record{Seq: seq, Attempts: 3, NextAttempt: next, LastError: "HTTP 503"})
 	mustCommit(t, s, &b)
-	s = reopen(t, s, path)
+	s = be.reopen(t, s)
 	r, err := s.Get(context.Background(), "p", seq)
 	if err != nil {
 		t.Fatal(err)
@@ -120,12 +123,12 @@ func TestUpdatePersistsBookkeeping(t *testing.T) {
 		t.Fatalf("updated record = %+v", r)
 	}
 	// Updating a record acked meanwhile is a no-op, not an error.
-	var ack, upd Batch
+	var ack, upd store.Batch
 	ack.Ack("p", seq)
 	mustCommit(t, s, &ack)
-	upd.Update("p", Record{Seq: seq, Attempts: 4})
+	upd.Update("p", store.Record{Seq: seq, Attempts: 4})
 	mustCommit(t, s, &upd)
-	if _, err := s.Get(context.Background(), "p", seq); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(context.Background(), "p", seq); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update resurrected acked record: %v", err)
 	}
 	if st := stats(t, s, "p"); st.Queued != 0 {
@@ -133,17 +136,17 @@ func TestUpdatePersistsBookkeeping(t *testing.T) {
 	}
 }
 
-func TestDeadLetterMovesAtomically(t *testing.T) {
-	s, path := openTemp(t)
+func testDeadLetterMovesAtomically(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	seq := appendOne(t, s, "p", rec(1))
 	appendOne(t, s, "p", rec(2))
-	var b Batch
-	b.DeadLetter("p", DeadLetter{Record: Record{Seq: seq, ID: "ev-1", Body: []byte(`{"n":1}`), Attempts: 5}, Stage: "deliver", Status: 400, Error: "bad request", Response: "nope"})
+	var b store.Batch
+	b.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: seq, ID: "ev-1", Body: []byte(`{"n":1}`), Attempts: 5}, Stage: "deliver", Status: 400, Error: "bad request", Response: "nope"})
 	mustCommit(t, s, &b)
 	if b.Ops[0].Dead.Seq != seq || b.Ops[0].Dead.Died.IsZero() {
 		t.Fatalf("filled dead letter = %+v; want Seq %d and Died set", b.Ops[0].Dead, seq)
 	}
-	s = reopen(t, s, path)
+	s = be.reopen(t, s)
 	if got := seqs(pending(t, s, "p")); !slices.Equal(got, []uint64{2}) {
 		t.Fatalf("pending = %v, want [2]", got)
 	}
@@ -156,8 +159,8 @@ func TestDeadLetterMovesAtomically(t *testing.T) {
 	}
 	// The queued copy is authoritative: a worker sending only Seq and its
 	// bookkeeping loses no content.
-	var bare Batch
-	bare.DeadLetter("p", DeadLetter{Record: Record{Seq: 2, Attempts: 8}, Stage: "deliver", Error: "retries exhausted"})
+	var bare store.Batch
+	bare.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: 2, Attempts: 8}, Stage: "deliver", Error: "retries exhausted"})
 	mustCommit(t, s, &bare)
 	d2, err := s.DeadLetter(context.Background(), "p", 2)
 	if err != nil || d2.ID != "ev-2" || d2.Key != rec(2).Key || string(d2.Body) != `{"n":2}` || d2.Stored.IsZero() || d2.Attempts != 8 {
@@ -165,11 +168,11 @@ func TestDeadLetterMovesAtomically(t *testing.T) {
 	}
 }
 
-func TestTransformDeadLetterNumbering(t *testing.T) {
-	s, _ := openTemp(t)
+func testTransformDeadLetterNumbering(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	q1 := appendOne(t, s, "p", rec(1))
-	var b Batch
-	b.DeadLetter("p", DeadLetter{Record: Record{ID: "raw", Body: []byte(`{"bad":true}`)}, Stage: "transform", Error: "jq: boom"})
+	var b store.Batch
+	b.DeadLetter("p", store.DeadLetter{Record: store.Record{ID: "raw", Body: []byte(`{"bad":true}`)}, Stage: "transform", Error: "jq: boom"})
 	mustCommit(t, s, &b)
 	d1 := b.Ops[0].Dead.Seq
 	q2 := appendOne(t, s, "p", rec(2))
@@ -185,20 +188,20 @@ func TestTransformDeadLetterNumbering(t *testing.T) {
 		t.Fatalf("DeadLetters = %+v, %v", dls, err)
 	}
 	// A dead letter may not claim a number the pipeline never handed out.
-	var bad Batch
-	bad.DeadLetter("p", DeadLetter{Record: Record{Seq: q2 + 10}, Stage: "deliver"})
-	if err := s.Commit(context.Background(), &bad); !errors.Is(err, ErrInvalidOp) {
+	var bad store.Batch
+	bad.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: q2 + 10}, Stage: "deliver"})
+	if err := s.Commit(context.Background(), &bad); !errors.Is(err, store.ErrInvalidOp) {
 		t.Fatalf("dead letter with future seq: err = %v, want ErrInvalidOp", err)
 	}
 }
 
-func TestReplayAndPurge(t *testing.T) {
-	s, path := openTemp(t)
+func testReplayAndPurge(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	var dead []uint64
 	for i := range 4 {
 		seq := appendOne(t, s, "p", rec(i))
-		var b Batch
-		b.DeadLetter("p", DeadLetter{Record: Record{Seq: seq, ID: rec(i).ID, Body: rec(i).Body}, Stage: "deliver", Error: "x"})
+		var b store.Batch
+		b.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: seq, ID: rec(i).ID, Body: rec(i).Body}, Stage: "deliver", Error: "x"})
 		mustCommit(t, s, &b)
 		dead = append(dead, seq)
 	}
@@ -207,7 +210,7 @@ func TestReplayAndPurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var replay Batch
+	var replay store.Batch
 	replay.Append("p", d.Record)
 	replay.DropDeadLetter("p", d.Seq)
 	mustCommit(t, s, &replay)
@@ -219,14 +222,14 @@ func TestReplayAndPurge(t *testing.T) {
 	if err != nil || !bytes.Equal(r.Body, rec(0).Body) {
 		t.Fatalf("replayed record = %+v, %v", r, err)
 	}
-	if _, err := s.DeadLetter(context.Background(), "p", dead[0]); !errors.Is(err, ErrNotFound) {
+	if _, err := s.DeadLetter(context.Background(), "p", dead[0]); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("replayed dead letter still there: %v", err)
 	}
 	n, err := s.PurgeDeadLetters(context.Background(), "p", dead[1], dead[1], 12345)
 	if err != nil || n != 1 {
 		t.Fatalf("purge one = %d, %v; want 1", n, err)
 	}
-	s = reopen(t, s, path)
+	s = be.reopen(t, s)
 	if st := stats(t, s, "p"); st.DeadLetters != 2 || st.Queued != 1 {
 		t.Fatalf("stats = %+v, want 2 dead 1 queued", st)
 	}
@@ -238,8 +241,8 @@ func TestReplayAndPurge(t *testing.T) {
 		t.Fatalf("after purge DeadLetters = %v, %v", dls, err)
 	}
 	// Dead-lettering still works after the bucket was recreated.
-	var b Batch
-	b.DeadLetter("p", DeadLetter{Record: Record{Seq: newSeq}, Stage: "deliver"})
+	var b store.Batch
+	b.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: newSeq}, Stage: "deliver"})
 	mustCommit(t, s, &b)
 	if st := stats(t, s, "p"); st.DeadLetters != 1 || st.Queued != 0 {
 		t.Fatalf("stats = %+v, want 1 dead 0 queued", st)
@@ -249,10 +252,10 @@ func TestReplayAndPurge(t *testing.T) {
 	}
 }
 
-func TestKeyValue(t *testing.T) {
-	s, _ := openTemp(t)
+func testKeyValue(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	ctx := context.Background()
-	var b Batch
+	var b store.Batch
 	b.Put("p", "cursor", []byte("2024-01-01"))
 	b.Put("p", "seen/2", []byte("b"))
 	b.Put("p", "seen/1", []byte("a"))
@@ -278,7 +281,7 @@ func TestKeyValue(t *testing.T) {
 		t.Fatalf("Scan did not stop when fn returned false: %v", keys)
 	}
 	// A long scan notices its context ending.
-	var many Batch
+	var many store.Batch
 	for i := range 600 {
 		many.Put("p", fmt.Sprintf("m/%03d", i), nil)
 	}
@@ -289,11 +292,11 @@ func TestKeyValue(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || calls >= 600 {
 		t.Fatalf("cancelled Scan = %v after %d calls", err, calls)
 	}
-	var del Batch
+	var del store.Batch
 	del.Delete("p", "cursor")
 	del.Delete("nobody", "x") // must not create a pipeline
 	mustCommit(t, s, &del)
-	if _, err := s.Value(ctx, "p", "cursor"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Value(ctx, "p", "cursor"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted Value error = %v", err)
 	}
 	if v, _ := s.Value(ctx, "q", "cursor"); string(v) != "other" {
@@ -304,22 +307,22 @@ func TestKeyValue(t *testing.T) {
 	}
 }
 
-func TestPutIfAbsentSeesOwnBatch(t *testing.T) {
-	s, _ := openTemp(t)
-	var b Batch
+func testPutIfAbsentSeesOwnBatch(t *testing.T, be Backend) {
+	s := be.open(t, nil)
+	var b store.Batch
 	b.Put("p", "k", []byte("1"))
 	b.PutIfAbsent("p", "k", []byte("2"))
 	b.Append("p", rec(1))
-	if err := s.Commit(context.Background(), &b); !errors.Is(err, ErrExists) {
+	if err := s.Commit(context.Background(), &b); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("err = %v, want ErrExists", err)
 	}
-	if _, err := s.Value(context.Background(), "p", "k"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Value(context.Background(), "p", "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("rejected batch wrote its Put: %v", err)
 	}
 	if st := stats(t, s, "p"); st.Queued != 0 {
 		t.Fatalf("rejected batch appended: %+v", st)
 	}
-	var ok Batch
+	var ok store.Batch
 	ok.Put("p", "k", []byte("1"))
 	ok.Delete("p", "k")
 	ok.PutIfAbsent("p", "k", []byte("3"))
@@ -329,22 +332,22 @@ func TestPutIfAbsentSeesOwnBatch(t *testing.T) {
 	}
 }
 
-func TestInvalidOps(t *testing.T) {
-	s, _ := openTemp(t)
-	cases := map[string]Op{
+func testInvalidOps(t *testing.T, be Backend) {
+	s := be.open(t, nil)
+	cases := map[string]store.Op{
 		"unknown kind":  {Kind: 99, Pipeline: "p"},
-		"no pipeline":   {Kind: OpAppend},
-		"empty key":     {Kind: OpPut, Pipeline: "p"},
-		"ack seq 0":     {Kind: OpAck, Pipeline: "p"},
-		"update seq 0":  {Kind: OpUpdate, Pipeline: "p"},
-		"drop dead 0":   {Kind: OpDropDead, Pipeline: "p"},
-		"huge key":      {Kind: OpDelete, Pipeline: "p", Key: string(make([]byte, 40000))},
-		"huge pipeline": {Kind: OpAppend, Pipeline: string(make([]byte, 40000))},
+		"no pipeline":   {Kind: store.OpAppend},
+		"empty key":     {Kind: store.OpPut, Pipeline: "p"},
+		"ack seq 0":     {Kind: store.OpAck, Pipeline: "p"},
+		"update seq 0":  {Kind: store.OpUpdate, Pipeline: "p"},
+		"drop dead 0":   {Kind: store.OpDropDead, Pipeline: "p"},
+		"huge key":      {Kind: store.OpDelete, Pipeline: "p", Key: string(make([]byte, 40000))},
+		"huge pipeline": {Kind: store.OpAppend, Pipeline: string(make([]byte, 40000))},
 	}
 	for name, op := range cases {
 		t.Run(name, func(t *testing.T) {
-			b := Batch{Ops: []Op{{Kind: OpAppend, Pipeline: "p", Record: rec(1)}, op}}
-			if err := s.Commit(context.Background(), &b); !errors.Is(err, ErrInvalidOp) {
+			b := store.Batch{Ops: []store.Op{{Kind: store.OpAppend, Pipeline: "p", Record: rec(1)}, op}}
+			if err := s.Commit(context.Background(), &b); !errors.Is(err, store.ErrInvalidOp) {
 				t.Fatalf("err = %v, want ErrInvalidOp", err)
 			}
 		})
@@ -354,14 +357,14 @@ func TestInvalidOps(t *testing.T) {
 	}
 }
 
-func TestStatsExactAfterMixAndReopen(t *testing.T) {
+func testStatsExactAfterMixAndReopen(t *testing.T, be Backend) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := at
-	s, path := openTemp(t, WithClock(func() time.Time { return clock }))
+	s := be.open(t, func() time.Time { return clock })
 	ctx := context.Background()
 	queued := map[uint64]bool{}
 	dead := map[uint64]bool{}
-	check := func(s *Bolt) {
+	check := func(s store.Store) {
 		t.Helper()
 		st := stats(t, s, "p")
 		if st.Queued != len(queued) || st.DeadLetters != len(dead) {
@@ -379,7 +382,7 @@ func TestStatsExactAfterMixAndReopen(t *testing.T) {
 	}
 	for round := range 30 {
 		clock = at.Add(time.Duration(round) * time.Minute)
-		var b Batch
+		var b store.Batch
 		for i := range 3 {
 			b.Append("p", rec(round*3+i))
 		}
@@ -387,7 +390,7 @@ func TestStatsExactAfterMixAndReopen(t *testing.T) {
 		for _, op := range b.Ops {
 			queued[op.Record.Seq] = true
 		}
-		var mix Batch
+		var mix store.Batch
 		switch round % 5 {
 		case 0: // ack the oldest, twice in one batch
 			q := slices.Min(slices.Collect(mapKeys(queued)))
@@ -396,12 +399,12 @@ func TestStatsExactAfterMixAndReopen(t *testing.T) {
 			delete(queued, q)
 		case 1: // dead-letter a queued one, and the same one again
 			q := slices.Max(slices.Collect(mapKeys(queued)))
-			mix.DeadLetter("p", DeadLetter{Record: Record{Seq: q}, Stage: "deliver"})
-			mix.DeadLetter("p", DeadLetter{Record: Record{Seq: q}, Stage: "deliver"})
+			mix.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: q}, Stage: "deliver"})
+			mix.DeadLetter("p", store.DeadLetter{Record: store.Record{Seq: q}, Stage: "deliver"})
 			delete(queued, q)
 			dead[q] = true
 		case 2: // transform dead letter + drop a dead letter that is not there
-			mix.DeadLetter("p", DeadLetter{Stage: "transform"})
+			mix.DeadLetter("p", store.DeadLetter{Stage: "transform"})
 			mix.DropDeadLetter("p", 1_000_000)
 		case 3: // replay one dead letter
 			if len(dead) > 0 {
@@ -412,7 +415,7 @@ func TestStatsExactAfterMixAndReopen(t *testing.T) {
 			}
 		case 4: // ack something already gone, update something queued
 			mix.Ack("p", 999_999)
-			mix.Update("p", Record{Seq: slices.Max(slices.Collect(mapKeys(queued))), Attempts: 1})
+			mix.Update("p", store.Record{Seq: slices.Max(slices.Collect(mapKeys(queued))), Attempts: 1})
 		}
 		if len(mix.Ops) == 0 {
 			continue
@@ -420,15 +423,15 @@ func TestStatsExactAfterMixAndReopen(t *testing.T) {
 		mustCommit(t, s, &mix)
 		for _, op := range mix.Ops {
 			switch {
-			case op.Kind == OpAppend:
+			case op.Kind == store.OpAppend:
 				queued[op.Record.Seq] = true
-			case op.Kind == OpDeadLetter && op.Dead.Stage == "transform":
+			case op.Kind == store.OpDeadLetter && op.Dead.Stage == "transform":
 				dead[op.Dead.Seq] = true
 			}
 		}
 		check(s)
 		if round%10 == 9 {
-			s = reopen(t, s, path)
+			s = be.reopen(t, s)
 			check(s)
 		}
 	}
@@ -444,13 +447,13 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-func TestClosed(t *testing.T) {
-	s, _ := openTemp(t)
+func testClosed(t *testing.T, be Backend) {
+	s := be.open(t, nil)
 	ctx := context.Background()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var b Batch
+	var b store.Batch
 	b.Append("p", rec(1))
 	checks := map[string]error{
 		"Commit":  s.Commit(ctx, &b),
@@ -461,8 +464,76 @@ func TestClosed(t *testing.T) {
 		"Value":   func() error { _, err := s.Value(ctx, "p", "k"); return err }(),
 	}
 	for name, err := range checks {
-		if !errors.Is(err, ErrClosed) {
+		if !errors.Is(err, store.ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
 		}
+	}
+}
+
+func testPutIfAbsentConcurrent(t *testing.T, be Backend) {
+	s := be.open(t, nil)
+	const racers, bystanders = 50, 50
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	batches := make([]*store.Batch, racers)
+	start := make(chan struct{})
+	for i := range racers {
+		b := &store.Batch{}
+		b.PutIfAbsent("hook", "seen/notif-1", []byte(fmt.Sprint(i)))
+		b.Append("hook", store.Record{ID: fmt.Sprintf("racer-%d", i), Body: []byte(fmt.Sprint(i))})
+		batches[i] = b
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Commit(context.Background(), b)
+		})
+	}
+	byErrs := make([]error, bystanders)
+	for i := range bystanders {
+		wg.Go(func() {
+			<-start
+			var b store.Batch
+			b.PutIfAbsent("hook", fmt.Sprintf("seen/other-%d", i), []byte("x"))
+			b.Append("hook", store.Record{ID: fmt.Sprintf("bystander-%d", i)})
+			byErrs[i] = s.Commit(context.Background(), &b)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("racers %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, store.ErrExists):
+			t.Fatalf("racer %d err = %v, want ErrExists", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no racer won")
+	}
+	if err := errors.Join(byErrs...); err != nil {
+		t.Fatalf("bystanders failed: %v", err)
+	}
+	v, err := s.Value(context.Background(), "hook", "seen/notif-1")
+	if err != nil || string(v) != fmt.Sprint(winner) {
+		t.Fatalf("key = %q, %v; want winner %d", v, err, winner)
+	}
+	rs := pending(t, s, "hook")
+	racersStored := 0
+	for _, r := range rs {
+		if len(r.ID) > 6 && r.ID[:6] == "racer-" {
+			racersStored++
+			if r.ID != fmt.Sprintf("racer-%d", winner) || r.Seq != batches[winner].Ops[1].Record.Seq {
+				t.Fatalf("losing racer's append stored: %+v", r)
+			}
+		}
+	}
+	if racersStored != 1 || len(rs) != 1+bystanders {
+		t.Fatalf("stored %d racer and %d total records, want 1 and %d", racersStored, len(rs), 1+bystanders)
+	}
+	if st := stats(t, s, "hook"); st.Queued != len(rs) {
+		t.Fatalf("queued counter = %d, want %d", st.Queued, len(rs))
 	}
 }

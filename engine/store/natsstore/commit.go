@@ -1,0 +1,383 @@
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/connectord/connectord/engine/store"
+)
+
+// ErrFenced is returned by Commit when the stream changed under this store:
+// another writer (a second connectord on the same stream, or a deposed one)
+// committed first. Nothing of the batch was written; the store re-reads the
+// stream before its next commit.
+var ErrFenced = errors.New("store: another writer changed the stream")
+
+// request is one caller's batch waiting for the commit goroutine, which owns
+// it from take until done is closed.
+type request struct {
+	batch *store.Batch
+	est   int // upper bound of the messages it adds to an atomic batch
+
+	out  outcome
+	err  error
+	done chan struct{}
+}
+
+// estimate bounds the messages b can add: one per op, two for a dead letter
+// (its own and the queue entry it removes), one Seq counter per pipeline.
+func estimate(b *store.Batch) int {
+	n := len(b.Ops)
+	var pipes []string
+	for i := range b.Ops {
+		op := &b.Ops[i]
+		if op.Kind == store.OpDeadLetter {
+			n++
+		}
+		if !slices.Contains(pipes, op.Pipeline) {
+			pipes = append(pipes, op.Pipeline)
+		}
+	}
+	return n + len(pipes)
+}
+
+// Commit applies b atomically and durably: its writes, and those of every
+// other batch waiting at the time, go to the stream as one atomic batch
+// publish, acknowledged once the stream's replicas have stored it.
+//
+// If ctx ends while b is still waiting, b is withdrawn and Commit returns the
+// context's error with nothing applied. Once a group has taken b, Commit
+// waits for the server's answer, bounded by the commit timeout. An error
+// other than ErrExists, ErrInvalidOp and ErrFenced (a timeout, a lost
+// connection) leaves the outcome unknown: the batch may have been stored,
+// and the store re-reads the stream before its next commit.
+func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
+	if b == nil || len(b.Ops) == 0 {
+		if s.isClosed() {
+			return store.ErrClosed
+		}
+		return nil
+	}
+	r := &request{batch: b, est: estimate(b)}
+	if err := s.submit(ctx, r); err != nil {
+		return err
+	}
+	fillBatch(b, r.out)
+	return nil
+}
+
+func fillBatch(b *store.Batch, out outcome) {
+	for _, f := range out.fills {
+		op := &b.Ops[f.op]
+		if !f.dead {
+			op.Record.Seq, op.Record.Stored = f.seq, out.at
+			continue
+		}
+		if f.seq != 0 {
+			op.Dead.Seq = f.seq
+		}
+		if op.Dead.Died.IsZero() {
+			op.Dead.Died = out.at
+		}
+	}
+}
+
+// PurgeDeadLetters deletes the given dead letters of pipeline, or all of them
+// if seqs is empty, in atomic batches of up to the batch limit each.
+func (s *Store) PurgeDeadLetters(ctx context.Context, pipeline string, seqs ...uint64) (int, error) {
+	if pipeline == "" || len(pipeline) > maxPipelineName {
+		return 0, fmt.Errorf("%w: pipeline name of %d bytes", store.ErrInvalidOp, len(pipeline))
+	}
+	if len(seqs) == 0 {
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return 0, store.ErrClosed
+		}
+		if p := s.st.pipes[pipeline]; p != nil {
+			p.dead.Ascend(func(d *store.DeadLetter) bool {
+				seqs = append(seqs, d.Seq)
+				return true
+			})
+		}
+		s.mu.RUnlock()
+	}
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	deleted := 0
+	for chunk := range slices.Chunk(seqs, s.opts.maxBatch-1) {
+		var b store.Batch
+		for _, seq := range chunk {
+			b.DropDeadLetter(pipeline, seq)
+		}
+		r := &request{batch: &b, est: estimate(&b)}
+		if err := s.submit(ctx, r); err != nil {
+			return deleted, err
+		}
+		deleted += r.out.dropped
+	}
+	return deleted, nil
+}
+
+func (s *Store) submit(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: commit not started: %w", err)
+	}
+	r.done = make(chan struct{})
+	s.qmu.Lock()
+	if s.qclosed {
+		s.qmu.Unlock()
+		return store.ErrClosed
+	}
+	s.waiting = append(s.waiting, r)
+	s.qmu.Unlock()
+	s.signal()
+
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		if s.withdraw(r) {
+			return fmt.Errorf("store: commit abandoned: %w", ctx.Err())
+		}
+		<-r.done
+		return r.err
+	}
+}
+
+func (s *Store) withdraw(r *request) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	i := slices.Index(s.waiting, r)
+	if i < 0 {
+		return false
+	}
+	s.waiting = slices.Delete(s.waiting, i, i+1)
+	return true
+}
+
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flight is a batch published and not yet acknowledged.
+type flight struct {
+	t        *tx
+	msgs     []*nats.Msg
+	live     []*request
+	last     uint64 // the stream's last sequence once it is stored
+	reply    chan *nats.Msg
+	deadline time.Time
+}
+
+// run is the commit goroutine. A group is whatever arrived while the
+// batches before it were being published, so one lone caller pays one round
+// trip and a crowd shares them. Up to maxInFlight batches are pipelined:
+// each is built on those ahead of it and expects the stream's last sequence
+// they will leave, so if one fails, the server rejects the ones after it
+// too, and the state (changed only by acknowledged batches, in order) never
+// holds a write the stream does not.
+func (s *Store) run() {
+	defer close(s.done)
+	var inflight []*flight
+	for {
+		for len(inflight) < maxInFlight && !(s.stale && len(inflight) > 0) {
+			group, _ := s.take()
+			if len(group) == 0 {
+				break
+			}
+			if f := s.launch(group, inflight); f != nil {
+				inflight = append(inflight, f)
+			}
+		}
+		if len(inflight) == 0 {
+			s.qmu.Lock()
+			idle, closed := len(s.waiting) == 0, s.qclosed
+			s.qmu.Unlock()
+			if idle && closed {
+				return
+			}
+			if idle {
+				<-s.wake
+			}
+			continue
+		}
+		oldest := inflight[0]
+		timer := time.NewTimer(time.Until(oldest.deadline))
+		wake := s.wake
+		if len(inflight) >= maxInFlight || s.stale {
+			wake = nil // no room to launch more: wait for the oldest
+		}
+		select {
+		case m := <-oldest.reply:
+			timer.Stop()
+			s.land(oldest, m, nil)
+			inflight = s.next(inflight)
+		case <-timer.C:
+			s.land(oldest, nil, fmt.Errorf("no acknowledgement within %s", s.opts.commitTimeout))
+			inflight = s.next(inflight)
+		case <-wake:
+			timer.Stop()
+		}
+	}
+}
+
+// maxInFlight bounds the batches published and not yet acknowledged (the
+// server allows 50 atomic batches in flight per stream).
+const maxInFlight = 4
+
+// next drops the landed oldest flight; the one after it is now built on the
+// state itself.
+func (s *Store) next(inflight []*flight) []*flight {
+	inflight = inflight[1:]
+	if len(inflight) > 0 {
+		inflight[0].t.base = nil
+	}
+	if len(inflight) == 0 && s.stale {
+		// Re-read now, so that a caller told its batch was fenced reads the
+		// writes that fenced it. Failing that, the next group retries.
+		_ = s.catchUp()
+	}
+	if len(inflight) == 0 {
+		for _, r := range s.held {
+			finish(r, r.err)
+		}
+		s.held = nil
+	}
+	return inflight
+}
+
+// launch validates and folds the group into one atomic batch and publishes
+// it, expecting the stream's last sequence the batches in flight will leave.
+// Requests that fail validation, or that need no message, finish at once.
+func (s *Store) launch(group []*request, inflight []*flight) *flight {
+	if s.stale && len(inflight) == 0 {
+		if err := s.catchUp(); err != nil {
+			for _, r := range group {
+				finish(r, fmt.Errorf("store: stream %s: re-reading after a failed commit: %w", s.opts.stream, err))
+			}
+			return nil
+		}
+	}
+	var base *tx
+	expect := s.lastSeq
+	if n := len(inflight); n > 0 {
+		base, expect = inflight[n-1].t, inflight[n-1].last
+	}
+	now := s.now().Round(0).UTC()
+	t := newTx(s.st, base, now, s.limits)
+	var live []*request
+	for _, r := range group {
+		r.out = t.apply(r.batch)
+		r.out.at = now
+		if r.out.rejected != nil {
+			finish(r, r.out.rejected)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	n := t.messages()
+	if n > s.opts.maxBatch {
+		// Only a lone request can get here (take bounds groups by estimate).
+		for _, r := range live {
+			finish(r, fmt.Errorf("%w: the batch needs %d messages, over the %d of one atomic JetStream batch", store.ErrInvalidOp, n, s.opts.maxBatch))
+		}
+		return nil
+	}
+	if n == 0 { // only no-ops (acks of records already gone...)
+		for _, r := range live {
+			finish(r, nil)
+		}
+		return nil
+	}
+	msgs, err := t.build(s.layout, expect)
+	if err != nil {
+		for _, r := range live {
+			finish(r, fmt.Errorf("%w: %v", store.ErrInvalidOp, err))
+		}
+		return nil
+	}
+	f := &flight{t: t, msgs: msgs, live: live, last: expect + uint64(len(msgs)), deadline: time.Now().Add(s.opts.commitTimeout)}
+	if f.reply, err = s.replies.send(s.nc, msgs); err != nil {
+		s.stale = true
+		for _, r := range live {
+			finish(r, fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err))
+		}
+		return nil
+	}
+	return f
+}
+
+// land reports the oldest flight's outcome to its callers and, if it was
+// stored and the state is current, applies exactly its messages.
+func (s *Store) land(f *flight, m *nats.Msg, err error) {
+	s.replies.forget(f.reply)
+	var last uint64
+	if err == nil {
+		last, err = parseAck(m, f.msgs)
+	}
+	switch {
+	case err != nil && isWrongLastSequence(err):
+		s.stale = true
+		err = fmt.Errorf("%w %s (this store expected it at sequence %d): batch not written: %v", ErrFenced, s.opts.stream, f.last-uint64(len(f.msgs)), err)
+	case err != nil:
+		s.stale = true
+		err = fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err)
+	case s.stale || last != f.last:
+		// Stored, but after a failure: the state catches up from the stream.
+		s.stale = true
+	default:
+		s.mu.Lock()
+		for _, m := range f.msgs {
+			d, derr := decode(m.Data)
+			if derr != nil { // our own encoding: a bug, not a data error
+				panic(fmt.Sprintf("natsstore: cannot decode own message %s: %v", m.Subject, derr))
+			}
+			s.st.apply(d)
+		}
+		s.lastSeq = last
+		s.mu.Unlock()
+		s.commits.Add(1)
+	}
+	for _, r := range f.live {
+		if s.stale {
+			// Told once the store has re-read the stream (see next).
+			r.err = err
+			s.held = append(s.held, r)
+			continue
+		}
+		finish(r, err)
+	}
+}
+
+// take removes the next group from the waiting list: requests in arrival
+// order whose estimates fit one atomic batch (always at least one).
+func (s *Store) take() ([]*request, bool) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	n, est := 0, 0
+	for n < len(s.waiting) && (n == 0 || est+s.waiting[n].est <= s.opts.maxBatch) {
+		est += s.waiting[n].est
+		n++
+	}
+	group := slices.Clone(s.waiting[:n])
+	s.waiting = slices.Delete(s.waiting, 0, n)
+	return group, s.qclosed
+}
+
+func finish(r *request, err error) {
+	r.err = err
+	close(r.done)
+}
