@@ -18,6 +18,7 @@ import (
 type receiver struct {
 	mu            sync.Mutex
 	seen          map[string]int
+	bodyBytes     int64 // of the first delivery of each eventId
 	badSignatures int
 	last          time.Time
 	changed       chan struct{}
@@ -79,6 +80,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.badSignatures++
 	} else {
 		r.seen[env.Message.EventID]++
+		if r.seen[env.Message.EventID] == 1 {
+			r.bodyBytes += int64(len(body))
+		}
 		if r.seen[env.Message.EventID] == 1 && len(env.Message.Events) > 0 {
 			var i int
 			if _, err := fmt.Sscanf(env.Message.Raw.ID, "notif_bench_%d", &i); err == nil {
@@ -107,6 +111,17 @@ func (r *receiver) counts() (unique, dups, bad int, last time.Time) {
 		dups += c - 1
 	}
 	return unique, dups, r.badSignatures, r.last
+}
+
+// meanBody is the mean size of the callback bodies received (one per
+// eventId): the size of the record connectord stores for an event.
+func (r *receiver) meanBody() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.seen) == 0 {
+		return 0
+	}
+	return float64(r.bodyBytes) / float64(len(r.seen))
 }
 
 func (r *receiver) has(id string) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ type runConfig struct {
 	N, C          int
 	Timeout       time.Duration
 	ReceiverDelay time.Duration
+	CPUProfile    string // connectord writes a CPU profile of its run here
 }
 
 type result struct {
@@ -29,25 +29,39 @@ type result struct {
 	lost, dups     int
 	badSignatures  int
 	failedAttempts int
-	cpuPer1000     float64 // CPU seconds of the server process per 1,000 events
+	use            usage // consumed during the run (from ready to drained)
+	useKnown       bool  // use covers one process life (no kill)
+	recordBytes    float64
 	peakRSSMiB     float64
 	kills          int
 	answeredLost   int
-	commits        float64 // store commits (durable syncs) during the run
 }
 
 func (r *result) eventsPerSec() float64 { return float64(r.n-r.lost) / r.elapsed.Seconds() }
 
+// cpuMicros is CPU µs per event.
+func (r *result) cpuMicros() float64 { return r.use.cpu / float64(r.n) * 1e6 }
+
+func (r *result) per(v float64) float64 { return v / float64(r.n) }
+
 func (r *result) print(name string) {
-	fmt.Printf("%-19s events/s %8.0f   answer p50 %7s  p99 %7s   CPU s/1000 ev %.3f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d",
-		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuPer1000, r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
-	if r.commits > 0 {
-		fmt.Printf("   store commits/event %.3f", r.commits/float64(r.n))
+	fmt.Printf("%-19s events/s %8.0f   answer p50 %7s  p99 %7s   CPU µs/event %6.1f   peak RSS %5.1f MiB   lost %d  duplicates %d  bad signatures %d  retried attempts %d\n",
+		name, r.eventsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpuMicros(), r.peakRSSMiB, r.lost, r.dups, r.badSignatures, r.failedAttempts)
+	if r.useKnown {
+		fmt.Printf("%-19s allocs/event %6.0f   alloc KB/event %5.1f   store commits/event %.3f   fdatasyncs/event %s   bytes written/event %6.0f (%.2fx the %0.f-byte record)\n",
+			"", r.per(r.use.allocs), r.per(r.use.allocBytes)/1024, r.per(r.use.commits), r.syncsPerEvent(),
+			r.per(r.use.writeBytes), r.per(r.use.writeBytes)/r.recordBytes, r.recordBytes)
 	}
 	if r.kills > 0 {
-		fmt.Printf("   kills %d, answered-2xx lost %d", r.kills, r.answeredLost)
+		fmt.Printf("%-19s kills %d, answered-2xx lost %d\n", "", r.kills, r.answeredLost)
 	}
-	fmt.Println()
+}
+
+func (r *result) syncsPerEvent() string {
+	if !r.use.syncsKnown {
+		return "  n/a"
+	}
+	return fmt.Sprintf("%.3f", r.per(r.use.syncs))
 }
 
 func buildConnectord() (string, error) {
@@ -152,13 +166,16 @@ func runRelay(ctx context.Context, cfg runConfig) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpu0 := p.cpuSeconds()
+	metrics := "http://" + addr + "/metrics"
+	u0 := p.usage(metrics)
 	load := generate(ctx, "http://"+addr+"/", cfg.N, cfg.C, 0, nil)
 	recv.waitFor(cfg.N, cfg.Timeout)
-	return summarise(cfg, load, recv, p, cpu0), nil
+	r := summarise(cfg, load, recv, p)
+	r.use, r.useKnown = p.usage(metrics).sub(u0), true
+	return r, nil
 }
 
-func summarise(cfg runConfig, load *loadResult, recv *receiver, p *proc, cpu0 float64) *result {
+func summarise(cfg runConfig, load *loadResult, recv *receiver, p *proc) *result {
 	unique, dups, bad, last := recv.counts()
 	end := last
 	if end.Before(load.end) {
@@ -168,7 +185,7 @@ func summarise(cfg runConfig, load *loadResult, recv *receiver, p *proc, cpu0 fl
 		n: cfg.N, elapsed: end.Sub(load.start),
 		p50: percentile(load.latencies, 0.50), p99: percentile(load.latencies, 0.99),
 		lost: cfg.N - unique, dups: dups, badSignatures: bad, failedAttempts: load.failures,
-		cpuPer1000: (p.cpuSeconds() - cpu0) / float64(cfg.N) * 1000, peakRSSMiB: p.peakRSSMiB(),
+		recordBytes: recv.meanBody(), peakRSSMiB: p.peakRSSMiB(),
 	}
 	for id := range load.answered {
 		if !recv.has(id) {
@@ -220,6 +237,9 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false"}, storeArgs...)
 		p := &proc{cmd: exec.Command(bin, args...)}
 		p.cmd.Stderr = os.Stderr
+		if cfg.CPUProfile != "" {
+			p.cmd.Env = append(os.Environ(), "CONNECTORD_CPUPROFILE="+cfg.CPUProfile)
+		}
 		if err := p.cmd.Start(); err != nil {
 			return nil, err
 		}
@@ -229,6 +249,8 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 	if err != nil {
 		return nil, err
 	}
+	metrics := "http://" + admin + "/metrics"
+	u0 := p.usage(metrics)
 	var cpuBefore float64 // CPU of processes that were killed
 	kills := 0
 	restarted := make(chan *proc, 1)
@@ -252,11 +274,13 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 		p = <-restarted
 	}
 	recv.waitFor(cfg.N, cfg.Timeout)
-	r := summarise(cfg, load, recv, p, 0)
-	r.cpuPer1000 = (p.cpuSeconds() + cpuBefore) / float64(cfg.N) * 1000
+	r := summarise(cfg, load, recv, p)
 	r.kills = kills
 	if kills == 0 {
-		r.commits = scrapeCounter("http://"+admin+"/metrics", "connectord_store_commits_total")
+		waitDrained(metrics, 10*time.Second)
+		r.use, r.useKnown = p.usage(metrics).sub(u0), true
+	} else {
+		r.use.cpu = p.cpuSeconds() + cpuBefore
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -271,21 +295,4 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 		p.cmd.Process.Kill()
 	}
 	return r, nil
-}
-
-// scrapeCounter reads one unlabelled metric from a Prometheus endpoint.
-func scrapeCounter(url, name string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
-			return v
-		}
-	}
-	return 0
 }

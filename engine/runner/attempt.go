@@ -124,7 +124,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 		}
 	}
 	res.rec = rec
-	if cerr := d.store.Commit(ctx, &b); cerr != nil {
+	if cerr := d.commit(ctx, &b, err == nil); cerr != nil {
 		res.outcome = d.commitFailed(&res, cerr)
 		res.commitErr = true
 		return
@@ -151,6 +151,18 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 		}
 		ao.Attempted(d.name, a)
 	}
+}
+
+// commit records an attempt's outcome. An ack may be deferred: the store
+// holds it back a little so it shares the next webhook's sync instead of
+// paying its own (at one webhook at a time that halves the syncs per event).
+// It is still durable before the key's next event goes out, so a crash in
+// between can only redeliver this event, with its eventId, in order.
+func (d *deliverer) commit(ctx context.Context, b *store.Batch, ack bool) error {
+	if ack {
+		return store.CommitDeferred(ctx, d.store, b)
+	}
+	return d.store.Commit(ctx, b)
 }
 
 // commitFailed keeps the event queued when the store could not record an

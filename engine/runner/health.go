@@ -57,3 +57,13 @@ func (t *trackedStore) Commit(ctx context.Context, b *store.Batch) error {
 	t.health.record(err)
 	return err
 }
+
+// CommitDeferred passes a deferred commit on (see store.DeferredCommitter),
+// recording its result like Commit's.
+func (t *trackedStore) CommitDeferred(ctx context.Context, b *store.Batch) error {
+	err := store.CommitDeferred(ctx, t.Store, b)
+	t.health.record(err)
+	return err
+}
+
+var _ store.DeferredCommitter = (*trackedStore)(nil)

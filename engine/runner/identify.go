@@ -12,7 +12,16 @@ import (
 
 // marshal encodes v as compact JSON without HTML escaping, so the raw
 // Intercom body ("<p>hello</p>") reaches receivers as Intercom sent it.
+// Plain JSON values take appendJSON; anything else encoding/json.
 func marshal(v any) ([]byte, error) {
+	if b, err := appendJSON(make([]byte, 0, 2048), v); err == nil {
+		return b, nil
+	}
+	return marshalReflect(v)
+}
+
+// marshalReflect is marshal by encoding/json.
+func marshalReflect(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

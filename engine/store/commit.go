@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -16,6 +17,10 @@ type request struct {
 	batch *Batch
 	purge *purge
 	ops   int
+	// deferred batches may wait for a direct one to share its sync (see
+	// holdBack); at is when it was handed over.
+	deferred bool
+	at       time.Time
 
 	err  error
 	done chan struct{}
@@ -45,6 +50,17 @@ func (s *Bolt) Commit(ctx context.Context, b *Batch) error {
 		return nil
 	}
 	return s.submit(ctx, &request{batch: b, ops: len(b.Ops)})
+}
+
+// CommitDeferred is Commit for a batch that may wait briefly to share the
+// next direct commit's transaction and sync (see DeferredCommitter). It
+// waits only while direct commits are flowing: when none committed within
+// the defer delay there is nothing to share with, and it commits at once.
+func (s *Bolt) CommitDeferred(ctx context.Context, b *Batch) error {
+	if b == nil || len(b.Ops) == 0 {
+		return s.Commit(ctx, b)
+	}
+	return s.submit(ctx, &request{batch: b, ops: len(b.Ops), deferred: true, at: time.Now()})
 }
 
 // PurgeDeadLetters deletes the given dead letters of pipeline, or all of them
@@ -99,13 +115,15 @@ func (s *Bolt) withdraw(r *request) bool {
 	return true
 }
 
-// run is the commit goroutine. There is no timer: a group is whatever
-// arrived while the previous transaction was being written, so one lone
-// caller pays one sync and a crowd shares them.
+// run is the commit goroutine. A group is whatever arrived while the
+// previous transaction was being written, so one lone caller pays one sync
+// and a crowd shares them; only deferred batches wait, for a direct one.
 func (s *Bolt) run() {
 	defer close(s.done)
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
 	for {
-		group, closed := s.take()
+		group, closed, wait := s.take()
 		if len(group) > 0 {
 			s.commitGroup(group)
 			continue
@@ -113,15 +131,31 @@ func (s *Bolt) run() {
 		if closed {
 			return
 		}
-		<-s.wake
+		if wait <= 0 {
+			<-s.wake
+			continue
+		}
+		hold.Reset(wait)
+		select {
+		case <-s.wake:
+		case <-hold.C:
+		}
+		hold.Stop()
 	}
 }
 
 // take removes the next group from the waiting list: requests in arrival
-// order up to maxGroup operations (always at least one request).
-func (s *Bolt) take() ([]*request, bool) {
+// order up to maxGroup operations (always at least one request). When only
+// deferred batches wait and may wait longer, it takes none and says how
+// long.
+func (s *Bolt) take() ([]*request, bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		if wait := s.holdBack(); wait > 0 {
+			return nil, false, wait
+		}
+	}
 	n, ops := 0, 0
 	for n < len(s.waiting) && (n == 0 || ops+s.waiting[n].ops <= s.opts.maxGroup) {
 		ops += s.waiting[n].ops
@@ -129,7 +163,39 @@ func (s *Bolt) take() ([]*request, bool) {
 	}
 	group := slices.Clone(s.waiting[:n])
 	s.waiting = slices.Delete(s.waiting, 0, n)
-	return group, s.closed
+	return group, s.closed, 0
+}
+
+// holdBack says how long the waiting batches may still wait: zero unless
+// every one is deferred, a direct commit happened within the defer delay
+// (so another is likely soon: the next webhook), the oldest has waited
+// less than the delay and they do not fill a group. The delay adapts to
+// the disk: twice the recent commit time plus a millisecond (the next
+// webhook arrives one commit and one round trip after the last), at most
+// maxDefer. Called with s.mu held, on the commit goroutine.
+func (s *Bolt) holdBack() time.Duration {
+	if len(s.waiting) == 0 {
+		return 0
+	}
+	ops := 0
+	for _, r := range s.waiting {
+		if !r.deferred {
+			return 0
+		}
+		ops += r.ops
+	}
+	if ops >= s.opts.maxGroup {
+		return 0
+	}
+	delay := s.opts.deferDelay
+	if delay == 0 {
+		delay = min(2*s.commitTime+time.Millisecond, maxDefer)
+	}
+	now := time.Now()
+	if now.Sub(s.lastDirect) > delay {
+		return 0
+	}
+	return s.waiting[0].at.Add(delay).Sub(now)
 }
 
 // errAbandon rolls back a group transaction that one request broke midway.
@@ -141,6 +207,15 @@ var errAbandon = errors.New("store: abandon group transaction")
 // the transaction, so the transaction is rolled back, that request gets its
 // error, and the rest are written again without it.
 func (s *Bolt) commitGroup(group []*request) {
+	start := time.Now()
+	direct := slices.ContainsFunc(group, func(r *request) bool { return !r.deferred })
+	defer func() {
+		end := time.Now()
+		s.commitTime = (3*s.commitTime + end.Sub(start)) / 4
+		if direct {
+			s.lastDirect = end
+		}
+	}()
 	live := group
 	for len(live) > 0 {
 		outs := make([]outcome, len(live))
@@ -168,7 +243,7 @@ func (s *Bolt) commitGroup(group []*request) {
 			}
 			return
 		}
-		s.syncs.Add(1)
+		s.countSyncs()
 		for i, r := range live {
 			outs[i].fill(r)
 			finish(r, outs[i].rejected)

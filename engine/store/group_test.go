@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -226,5 +228,104 @@ func TestPutIfAbsentWithinGroup(t *testing.T) {
 	}
 	if st := stats(t, s, "p"); st.Queued != 0 {
 		t.Fatalf("rejected batch appended: %+v", st)
+	}
+}
+
+func TestFdatasyncsCountTwoPerCommit(t *testing.T) {
+	s, _ := openTemp(t)
+	syncs, fsyncs := s.Syncs(), s.Fdatasyncs()
+	for i := range 3 {
+		appendOne(t, s, "p", Record{ID: fmt.Sprint(i), Body: []byte(`{}`)})
+	}
+	commits := s.Syncs() - syncs
+	// The first commit grows the new file: one sync more (strace -f -c
+	// counts the same 7 for this test, plus one at Open).
+	if got := s.Fdatasyncs() - fsyncs; commits != 3 || got != 2*commits+1 {
+		t.Fatalf("%d commits, %d fdatasyncs; want 3 commits and 7 syncs", commits, got)
+	}
+}
+
+// ackBatch is a deferred-style batch: one ack.
+func ackBatch(seq uint64) *Batch {
+	var b Batch
+	b.Ack("p", seq)
+	return &b
+}
+
+func TestDeferredCommitRidesWithTheNextDirectCommit(t *testing.T) {
+	// An hour's delay: the deferred batch can only be committed by the
+	// direct one (or Close), whatever the machine's speed.
+	s, _ := openTemp(t, WithDeferDelay(time.Hour))
+	seq := appendOne(t, s, "p", Record{ID: "a", Body: []byte(`{}`)}) // a direct commit just happened
+	before := s.Syncs()
+	done := make(chan error, 1)
+	go func() { done <- s.CommitDeferred(context.Background(), ackBatch(seq)) }()
+	waitFor(t, "the deferred batch to wait", func() bool { return s.waitingLen() == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("deferred commit returned (%v) before a direct one came", err)
+	default:
+	}
+	appendOne(t, s, "p", Record{ID: "b", Body: []byte(`{}`)})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Syncs() - before; got != 1 {
+		t.Fatalf("%d commits for one direct and one deferred batch, want 1 shared", got)
+	}
+	if got := seqs(pending(t, s, "p")); len(got) != 1 || got[0] == seq {
+		t.Fatalf("queue %v, want only the second record", got)
+	}
+}
+
+func TestDeferredCommitAloneDoesNotWait(t *testing.T) {
+	// No direct commit within the delay: nothing to share, so it commits
+	// at once (the test would hang for an hour otherwise).
+	s, _ := openTemp(t, WithDeferDelay(time.Hour))
+	var b Batch
+	b.Put("p", "k", []byte("v"))
+	if err := s.CommitDeferred(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Value(context.Background(), "p", "k"); err != nil || string(v) != "v" {
+		t.Fatalf("value %q, %v", v, err)
+	}
+}
+
+func TestCloseCommitsAHeldDeferredBatch(t *testing.T) {
+	s, path := openTemp(t, WithDeferDelay(time.Hour))
+	seq := appendOne(t, s, "p", Record{ID: "a", Body: []byte(`{}`)})
+	done := make(chan error, 1)
+	go func() { done <- s.CommitDeferred(context.Background(), ackBatch(seq)) }()
+	waitFor(t, "the deferred batch to wait", func() bool { return s.waitingLen() == 1 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("held batch: %v, want committed by Close", err)
+	}
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := pending(t, s2, "p"); len(got) != 0 {
+		t.Fatalf("queue %v after Close, want the ack applied", seqs(got))
+	}
+}
+
+func TestDeferredCommitWithdrawnWhenItsContextEnds(t *testing.T) {
+	s, _ := openTemp(t, WithDeferDelay(time.Hour))
+	seq := appendOne(t, s, "p", Record{ID: "a", Body: []byte(`{}`)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.CommitDeferred(ctx, ackBatch(seq)) }()
+	waitFor(t, "the deferred batch to wait", func() bool { return s.waitingLen() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if got := pending(t, s, "p"); len(got) != 1 {
+		t.Fatalf("queue %v, want the record still queued", seqs(got))
 	}
 }

@@ -8,8 +8,12 @@ type Option func(*options)
 type options struct {
 	lockTimeout time.Duration
 	maxGroup    int
+	deferDelay  time.Duration
 	now         func() time.Time
 }
+
+// maxDefer caps the adaptive wait of a deferred batch.
+const maxDefer = 20 * time.Millisecond
 
 func defaultOptions() options {
 	return options{lockTimeout: time.Second, maxGroup: 1024, now: time.Now}
@@ -38,6 +42,17 @@ func WithClock(now func() time.Time) Option {
 	return func(o *options) {
 		if now != nil {
 			o.now = now
+		}
+	}
+}
+
+// WithDeferDelay fixes how long a deferred batch (CommitDeferred) may wait
+// for a direct commit to share; the default (0) adapts it to the disk:
+// twice the recent commit time plus 1ms, at most 20ms.
+func WithDeferDelay(d time.Duration) Option {
+	return func(o *options) {
+		if d >= 0 {
+			o.deferDelay = d
 		}
 	}
 }

@@ -143,6 +143,27 @@ func (b *Batch) DropDeadLetter(pipeline string, seq uint64) {
 // Len is the number of operations.
 func (b *Batch) Len() int { return len(b.Ops) }
 
+// DeferredCommitter is implemented by stores that can hold a batch back
+// briefly so that it shares a sync with the next write. CommitDeferred keeps
+// Commit's contract — when it returns nil the batch is durable, and batches
+// apply in the order they were handed over — but the store may wait a
+// little (a few commit durations) for another batch to join before it
+// syncs. Delivery acknowledgements use it: at one webhook at a time, the
+// ack of one event then rides in the commit of the next instead of paying
+// its own sync. A store without it is used through Commit.
+type DeferredCommitter interface {
+	CommitDeferred(ctx context.Context, b *Batch) error
+}
+
+// CommitDeferred commits b with s's CommitDeferred if it has one, and with
+// Commit otherwise.
+func CommitDeferred(ctx context.Context, s Store, b *Batch) error {
+	if d, ok := s.(DeferredCommitter); ok {
+		return d.CommitDeferred(ctx, b)
+	}
+	return s.Commit(ctx, b)
+}
+
 // Stats describes one pipeline's stored state.
 type Stats struct {
 	Queued      int       `json:"queued"`

@@ -22,6 +22,9 @@ type Sink struct {
 	policy    engine.Policy
 	clock     engine.Clock
 	tlsConfig *tls.Config
+	// base is every request's constant headers, canonical, built once:
+	// the extra headers, Content-Type and User-Agent.
+	base      http.Header
 	client    *http.Client
 	transport *http.Transport
 	opened    atomic.Uint64
@@ -56,6 +59,12 @@ func New(o Options, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.base = s.headers.Clone()
+	if s.base == nil {
+		s.base = make(http.Header, 2)
+	}
+	s.base.Set("Content-Type", "application/json")
+	s.base.Set("User-Agent", version.UserAgent())
 	s.transport = newTransport(s.policy.MaxInFlight, s.tlsConfig, &s.opened)
 	s.client = &http.Client{
 		Transport: s.transport,
@@ -88,13 +97,13 @@ func (s *Sink) Deliver(ctx context.Context, d engine.Delivery) error {
 
 // requestHeader is the extra headers plus the sink's own. The bytes signed
 // are d.Body, which is exactly what is sent.
+// The constant part is copied from base; the names set per request are
+// canonical already, so they are assigned without Set's canonicalisation.
 func (s *Sink) requestHeader(d engine.Delivery) http.Header {
-	h := s.headers.Clone()
-	if h == nil {
-		h = make(http.Header, 6)
+	h := make(http.Header, len(s.base)+3)
+	for k, v := range s.base {
+		h[k] = v // never modified: net/http only reads a request's header
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", version.UserAgent())
 	switch s.scheme {
 	case SchemeStandard:
 		ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
@@ -102,13 +111,13 @@ func (s *Sink) requestHeader(d engine.Delivery) http.Header {
 		for i, k := range s.keys {
 			sigs[i] = SignStandard(k, d.ID, ts, d.Body)
 		}
-		h.Set(HeaderStandardID, d.ID)
-		h.Set(HeaderStandardTimestamp, ts)
-		h.Set(HeaderStandardSignature, strings.Join(sigs, " "))
+		h[HeaderStandardID] = []string{d.ID}
+		h[HeaderStandardTimestamp] = []string{ts}
+		h[HeaderStandardSignature] = []string{strings.Join(sigs, " ")}
 	default:
-		h.Set(HeaderElementsID, d.ID)
+		h[HeaderElementsID] = []string{d.ID}
 		if len(s.keys) > 0 {
-			h.Set(HeaderElementsSignature, SignElements(s.keys[0], d.Body))
+			h[HeaderElementsSignature] = []string{SignElements(s.keys[0], d.Body)}
 		}
 	}
 	return h

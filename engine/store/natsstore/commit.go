@@ -56,6 +56,11 @@ func estimate(b *store.Batch) int {
 // other than ErrExists, ErrInvalidOp and ErrFenced (a timeout, a lost
 // connection) leaves the outcome unknown: the batch may have been stored,
 // and the store re-reads the stream before its next commit.
+//
+// "No responders" is the one failure whose outcome is known: no stream
+// server took the batch (its leader is being elected, or a new stream's
+// interest has not reached this server yet), so nothing of it was stored
+// and Commit tries again, for up to noResponderWait.
 func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	if b == nil || len(b.Ops) == 0 {
 		if s.isClosed() {
@@ -63,13 +68,30 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 		return nil
 	}
-	r := &request{batch: b, est: estimate(b)}
-	if err := s.submit(ctx, r); err != nil {
-		return err
+	wait, deadline := 20*time.Millisecond, time.Now().Add(noResponderWait)
+	for {
+		r := &request{batch: b, est: estimate(b)}
+		err := s.submit(ctx, r)
+		if err == nil {
+			fillBatch(b, r.out)
+			return nil
+		}
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
 	}
-	fillBatch(b, r.out)
-	return nil
 }
+
+// noResponderWait bounds Commit's retries while no stream server answers.
+const noResponderWait = 10 * time.Second
 
 func fillBatch(b *store.Batch, out outcome) {
 	for _, f := range out.fills {

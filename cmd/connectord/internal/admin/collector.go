@@ -45,14 +45,18 @@ var (
 	descStoreFailing  = prometheus.NewDesc("connectord_store_failing", "1 while the store's last commit failed (disk full, I/O error); 0 once a commit succeeds.", nil, nil)
 	descScrapeErr     = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
 	descCommits       = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
+	descFdatasyncs    = prometheus.NewDesc("connectord_store_fdatasyncs_total", "Disk syncs (fdatasync) of the store's committed transactions: the embedded store syncs twice per commit (data pages, then the meta page) and once per file growth.", nil, nil)
 )
 
 // syncCounter is implemented by stores that count their durable commits.
 type syncCounter interface{ Syncs() uint64 }
 
+// fdatasyncCounter is implemented by stores that count their disk syncs.
+type fdatasyncCounter interface{ Fdatasyncs() uint64 }
+
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIn, descFiltered, descStored, descDelivered, descFailed,
-		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits,
+		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits, descFdatasyncs,
 		descEndpointUp, descEndpointFail, descEndpointSince, descEndpointTrips, descQueueBytes, descWindow, descStoreFailing} {
 		ch <- d
 	}
@@ -74,6 +78,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreFailing, prometheus.GaugeValue, failing)
 	if sc, ok := c.h.d.Store.(syncCounter); ok {
 		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(sc.Syncs()))
+	}
+	if fc, ok := c.h.d.Store.(fdatasyncCounter); ok {
+		ch <- prometheus.MustNewConstMetric(descFdatasyncs, prometheus.CounterValue, float64(fc.Fdatasyncs()))
 	}
 	seen := map[string]bool{}
 	for _, p := range ps {
