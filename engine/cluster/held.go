@@ -39,25 +39,10 @@ type HoldOptions struct {
 // and keeps it renewed every TTL/3 until ctx ends or Release. It returns
 // once the lease is held, or ctx's error.
 func Hold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions) (*Held, error) {
-	ttl := c.TTL()
-	if o.Margin <= 0 {
-		o.Margin = ttl / 5
-	}
-	if o.Retry <= 0 {
-		o.Retry = ttl / 5
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o = o.withDefaults(c.TTL())
 	for {
-		start := o.Now()
-		l, err := c.Acquire(ctx, name, holder)
+		h, err := TryHold(ctx, c, name, holder, o)
 		if err == nil {
-			h := &Held{c: c, margin: o.Margin, now: o.Now, lease: l, validUntil: start.Add(ttl - o.Margin),
-				done: make(chan struct{}), lost: make(chan struct{})}
-			var rctx context.Context
-			rctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
-			go h.renew(rctx, ctx.Done())
 			return h, nil
 		}
 		if !errors.Is(err, ErrHeld) && ctx.Err() != nil {
@@ -71,6 +56,36 @@ func Hold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions
 		case <-t.C:
 		}
 	}
+}
+
+// TryHold is Hold with one attempt: ErrHeld (or the coordinator's error)
+// if the lease cannot be had now.
+func TryHold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions) (*Held, error) {
+	o = o.withDefaults(c.TTL())
+	start := o.Now()
+	l, err := c.Acquire(ctx, name, holder)
+	if err != nil {
+		return nil, err
+	}
+	h := &Held{c: c, margin: o.Margin, now: o.Now, lease: l, validUntil: start.Add(c.TTL() - o.Margin),
+		done: make(chan struct{}), lost: make(chan struct{})}
+	var rctx context.Context
+	rctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
+	go h.renew(rctx, ctx.Done())
+	return h, nil
+}
+
+func (o HoldOptions) withDefaults(ttl time.Duration) HoldOptions {
+	if o.Margin <= 0 {
+		o.Margin = ttl / 5
+	}
+	if o.Retry <= 0 {
+		o.Retry = ttl / 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 // renew keeps the lease until stopped (Release) or parent ends (then the

@@ -1,0 +1,133 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// PartitionLease is the name of the lease on delivery partition p of a
+// pipeline.
+func PartitionLease(pipeline string, p int) string { return fmt.Sprintf("%s/part.%d", pipeline, p) }
+
+// Owner keeps, for one pipeline on one replica, the leases of the delivery
+// partitions that Assign gives this replica among the live members: each
+// Rebalance releases the partitions the replica should no longer own (so
+// their new owner gets them at once) and tries to take those it should,
+// which their previous owner may still hold until its own next Rebalance.
+// A partition is delivered only while Valid says so.
+type Owner struct {
+	c        Coordinator
+	pipeline string
+	replica  string
+	n        int
+	opts     HoldOptions
+
+	mu   sync.Mutex
+	held map[int]*Held
+}
+
+// NewOwner returns an Owner of none of pipeline's n partitions yet.
+func NewOwner(c Coordinator, pipeline, replica string, n int, o HoldOptions) *Owner {
+	return &Owner{c: c, pipeline: pipeline, replica: replica, n: n, opts: o, held: map[int]*Held{}}
+}
+
+// Rebalance brings the owned partitions towards this replica's share among
+// the live members. It reports whether the replica now owns exactly its
+// share.
+func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
+	ms, err := Members(ctx, o.c)
+	if err != nil {
+		return false, err
+	}
+	ids := []string{o.replica} // counted even before its member lease shows
+	for _, m := range ms {
+		ids = append(ids, m.Holder)
+	}
+	want := Assign(o.n, ids)[o.replica]
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for p, h := range o.held {
+		select {
+		case <-h.Lost():
+			delete(o.held, p)
+			continue
+		default:
+		}
+		if !slices.Contains(want, p) {
+			if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) {
+				return false, err
+			}
+			delete(o.held, p)
+		}
+	}
+	complete := true
+	for _, p := range want {
+		if _, ok := o.held[p]; ok {
+			continue
+		}
+		h, err := TryHold(ctx, o.c, PartitionLease(o.pipeline, p), o.replica, o.opts)
+		if err != nil {
+			complete = false
+			if errors.Is(err, ErrHeld) {
+				continue // its previous owner gives it up at its next Rebalance
+			}
+			return false, err
+		}
+		o.held[p] = h
+	}
+	return complete, nil
+}
+
+// Run rebalances every interval until ctx ends, then releases every
+// partition.
+func (o *Owner) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		_, _ = o.Rebalance(ctx) // a failing coordinator: held leases lapse by their own validity
+		select {
+		case <-ctx.Done():
+			o.ReleaseAll(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReleaseAll gives every owned partition up.
+func (o *Owner) ReleaseAll(ctx context.Context) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for p, h := range o.held {
+		_ = h.Release(ctx)
+		delete(o.held, p)
+	}
+}
+
+// Owned lists the partitions held now, sorted.
+func (o *Owner) Owned() []int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []int
+	for p, h := range o.held {
+		if h.Valid() {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Valid reports whether this replica may start a delivery attempt in
+// partition p now: it holds p's lease and the lease's validity has not run
+// out (Held.Valid).
+func (o *Owner) Valid(p int) bool {
+	o.mu.Lock()
+	h := o.held[p]
+	o.mu.Unlock()
+	return h != nil && h.Valid()
+}
