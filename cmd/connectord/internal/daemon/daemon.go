@@ -153,6 +153,11 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if ms, err := cluster.Members(ctx, coord); err == nil && len(ms) > 1 {
+		// Leases and poller leadership are in place; several writers on one
+		// stream and split delivery are not (README: Running several replicas).
+		cfg.Logger.Warn("other replicas share this store: until delivery partitions and multi-writer intake land, run one active replica per stream", "replicas", len(ms))
+	}
 	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics(), member: member}
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
