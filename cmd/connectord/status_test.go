@@ -164,3 +164,25 @@ func TestStatusLastError(t *testing.T) {
 		t.Errorf("UP = %q, want 1m30s", f[2])
 	}
 }
+
+// With several replicas, status says which one polls each poller and which
+// replicas are up.
+func TestStatusReplicas(t *testing.T) {
+	now := time.Now()
+	resp := admin.PipelinesResponse{
+		Now: now, Replica: "r1",
+		Members: []admin.Member{{Replica: "r1", Since: now.Add(-5 * time.Minute)}, {Replica: "r2", Since: now.Add(-90 * time.Second)}},
+		Pipelines: []admin.Pipeline{{
+			Name: "convs", State: "running", Source: "intercom_poller",
+			Poller: &admin.LeaseHolder{Replica: "r2", Since: now.Add(-time.Minute)},
+		}},
+	}
+	var b bytes.Buffer
+	printStatus(&b, resp)
+	out := b.String()
+	for _, want := range []string{"convs is polled by replica r2 for 1m00s\n", "replica r1 · replicas: r1 (this, 5m00s) · r2 (1m30s)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/cmd/connectord/internal/admin"
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
 	"github.com/connectord/connectord/engine/store/natsstore/natstest"
@@ -16,15 +19,22 @@ import (
 )
 
 // Two replicas on one NATS store announce themselves: each one's status
-// API names it and lists both members; a clean stop leaves at once. A
-// second replica with a live replica's id is refused.
+// API names it and lists both members; only the first polls, and the
+// status says so; a clean stop leaves the members and hands the poll lease
+// over at once. A second replica with a live replica's id is refused.
 func TestReplicasAnnounceThemselves(t *testing.T) {
 	c, err := natstest.Start(natstest.Config{Dir: t.TempDir(), Servers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Shutdown()
+	sim := intercomsim.New(intercomsim.Options{Token: "tok"})
+	api := httptest.NewServer(sim)
+	defer api.Close()
 	dir, _ := pipelineDir(t, "hooks.yaml", fmt.Sprintf(hookPipeline, "http://127.0.0.1:1/"))
+	if err := os.WriteFile(filepath.Join(dir, "convs.yaml"), fmt.Appendf(nil, pollPipeline, api.URL, "1s", "http://127.0.0.1:1/"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	spec := storeurl.Spec{URL: c.URLs() + "?replicas=1&stream=REPLICAS"}
 	start := func(id string) (*daemon.Daemon, error) {
 		return daemon.Start(context.Background(), daemon.Config{
@@ -44,6 +54,14 @@ func TestReplicasAnnounceThemselves(t *testing.T) {
 		}
 		return v
 	}
+	poller := func(v admin.PipelinesResponse) string {
+		for _, p := range v.Pipelines {
+			if p.Name == "convs" && p.Poller != nil {
+				return p.Poller.Replica
+			}
+		}
+		return ""
+	}
 	members := func(v admin.PipelinesResponse) string {
 		s := ""
 		for _, m := range v.Members {
@@ -55,26 +73,26 @@ func TestReplicasAnnounceThemselves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r1.Shutdown(context.Background())
+	eventually(t, "r1 polling", func() bool { return poller(status(r1)) == "r1" })
 	r2, err := start("r2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := status(r2); v.Replica != "r2" || members(v) != "r1 r2 " {
-		t.Fatalf("r2's status: replica %q, members %q", v.Replica, members(v))
+	if v := status(r2); v.Replica != "r2" || members(v) != "r1 r2 " || poller(v) != "r1" {
+		t.Fatalf("r2's status: replica %q, members %q, poller %q", v.Replica, members(v), poller(v))
 	}
 	if _, err := start("r1"); err == nil {
 		t.Fatal("a second live replica r1 was let in")
 	}
 	stopped := time.Now()
-	if err := r2.Shutdown(context.Background()); err != nil {
+	if err := r1.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "r2 gone from the members", func() bool { return members(status(r1)) == "r1 " })
+	eventually(t, "r1 gone, r2 polling", func() bool { v := status(r2); return members(v) == "r2 " && poller(v) == "r2" })
 	if d := time.Since(stopped); d > time.Second {
-		t.Fatalf("r2 left the members after %v, want < 1s", d)
+		t.Fatalf("hand-over after r1's clean stop took %v, want < 1s", d)
 	}
-	if v := status(r1); v.Replica != "r1" {
-		t.Fatalf("r1's status names %q", v.Replica)
+	if err := r2.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
