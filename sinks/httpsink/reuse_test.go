@@ -54,15 +54,21 @@ func deliverAll(t *testing.T, s *httpsink.Sink, n, workers int) {
 	wg.Wait()
 }
 
+// reuseSlack allows for net/http handing a finished connection back to its
+// idle pool from the connection's own read loop, asynchronously: on a loaded
+// machine the next request can now and then start before it is back and
+// dial. What these tests catch is a connection per delivery (200 here).
+const reuseSlack = 2
+
 func TestSequentialDeliveriesReuseOneConnection(t *testing.T) {
 	srv, accepted := countingServer(t)
 	s := newSink(t, httpsink.Options{URL: srv.URL})
 	deliverAll(t, s, 200, 1)
-	if n := s.ConnectionsOpened(); n != 1 {
-		t.Errorf("ConnectionsOpened = %d, want 1", n)
+	if n := s.ConnectionsOpened(); n < 1 || n > 1+reuseSlack {
+		t.Errorf("ConnectionsOpened = %d for 200 sequential deliveries, want 1 (at most %d)", n, 1+reuseSlack)
 	}
-	if n := accepted.Load(); n != 1 {
-		t.Errorf("server accepted %d connections, want 1", n)
+	if n := accepted.Load(); n > 1+reuseSlack {
+		t.Errorf("server accepted %d connections, want 1 (at most %d)", n, 1+reuseSlack)
 	}
 }
 
@@ -70,11 +76,11 @@ func TestConcurrentDeliveriesStayWithinMaxInFlight(t *testing.T) {
 	srv, accepted := countingServer(t)
 	s := newSink(t, httpsink.Options{URL: srv.URL, MaxInFlight: 16})
 	deliverAll(t, s, 200, 16)
-	if n := s.ConnectionsOpened(); n < 1 || n > 16 {
-		t.Errorf("ConnectionsOpened = %d, want 1..16", n)
+	if n := s.ConnectionsOpened(); n < 1 || n > 16+reuseSlack {
+		t.Errorf("ConnectionsOpened = %d, want 1..16 (at most %d)", n, 16+reuseSlack)
 	}
-	if n := accepted.Load(); n > 16 {
-		t.Errorf("server accepted %d connections, want ≤ 16", n)
+	if n := accepted.Load(); n > 16+reuseSlack {
+		t.Errorf("server accepted %d connections, want ≤ 16 (at most %d)", n, 16+reuseSlack)
 	}
 }
 
