@@ -90,7 +90,10 @@ type Daemon struct {
 	metrics *admin.Metrics
 	admin   *admin.Handler
 	inst    *soc.Instances
-	member  *cluster.Held // this replica's member lease
+	// memberStop ends keepMember, which holds this replica's member lease;
+	// memberDone is closed once it has released it.
+	memberStop context.CancelFunc
+	memberDone chan struct{}
 
 	reloadMu   sync.Mutex // serialises reloads
 	statusMu   sync.Mutex // guards lastReload
@@ -147,8 +150,10 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
-	member, err := announce(ctx, coord, cfg.ReplicaID)
+	mctx, mstop := context.WithCancel(context.WithoutCancel(ctx))
+	member, err := announce(ctx, mctx, coord, cfg.ReplicaID)
 	if err != nil {
+		mstop()
 		closeAll(built)
 		st.Close()
 		return nil, err
@@ -158,7 +163,8 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		// stream and split delivery are not (README: Running several replicas).
 		cfg.Logger.Warn("other replicas share this store: until delivery partitions and multi-writer intake land, run one active replica per stream", "replicas", len(ms))
 	}
-	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics(), member: member}
+	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics(), memberStop: mstop, memberDone: make(chan struct{})}
+	go d.keepMember(mctx, coord, member)
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
 		Breaker: cfg.Breaker, Coordinator: coord, ReplicaID: cfg.ReplicaID,
@@ -381,7 +387,8 @@ func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coord
 // of the same holder, so a live member lease of this id is looked for
 // first: one of a crashed replica restarted with a fixed id is waited out
 // (up to one TTL); after that another live replica has the id: refused.
-func announce(ctx context.Context, c cluster.Coordinator, id string) (*cluster.Held, error) {
+// The lease is then kept (renewed, re-acquired) with life as its context.
+func announce(ctx, life context.Context, c cluster.Coordinator, id string) (*cluster.Held, error) {
 	deadline := time.Now().Add(c.TTL() + c.TTL()/4)
 	for {
 		ms, err := cluster.Members(ctx, c)
@@ -402,17 +409,42 @@ func announce(ctx context.Context, c cluster.Coordinator, id string) (*cluster.H
 		case <-t.C:
 		}
 	}
-	return cluster.Hold(context.WithoutCancel(ctx), c, cluster.MemberLease(id), id, cluster.HoldOptions{})
+	return cluster.Hold(life, c, cluster.MemberLease(id), id, cluster.HoldOptions{})
 }
 
-func (d *Daemon) leave(ctx context.Context) {
-	if d.member == nil {
+// keepMember keeps the member lease h until ctx ends, then releases it. A
+// lease lost (the coordinator unreachable past its TTL) is acquired again,
+// so the replica shows among the members once the coordinator is back.
+func (d *Daemon) keepMember(ctx context.Context, c cluster.Coordinator, h *cluster.Held) {
+	defer close(d.memberDone)
+	id := d.cfg.ReplicaID
+	for {
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := h.Release(rctx); err != nil && !errors.Is(err, cluster.ErrLost) {
+				d.cfg.Logger.Warn("leaving the cluster", "replica", id, "error", err)
+			}
+			return
+		case <-h.Lost():
+			d.cfg.Logger.Warn("member lease lost; announcing this replica again", "replica", id)
+			next, err := cluster.Hold(ctx, c, cluster.MemberLease(id), id, cluster.HoldOptions{})
+			if err != nil {
+				return // ctx ended
+			}
+			h = next
+		}
+	}
+}
+
+func (d *Daemon) leave(context.Context) {
+	if d.memberStop == nil {
 		return
 	}
-	if err := d.member.Release(ctx); err != nil && !errors.Is(err, cluster.ErrLost) {
-		d.cfg.Logger.Warn("leaving the cluster", "replica", d.cfg.ReplicaID, "error", err)
-	}
-	d.member = nil
+	d.memberStop()
+	<-d.memberDone
+	d.memberStop = nil
 }
 
 func (d *Daemon) closeListeners(ctx context.Context) {
