@@ -10,6 +10,6 @@ import (
 
 func TestLocalContract(t *testing.T) {
 	clustertest.Run(t, clustertest.Backend{New: func(testing.TB) cluster.Coordinator {
-		return cluster.NewLocal(300*time.Millisecond, nil)
+		return cluster.NewLocal(time.Second, nil)
 	}})
 }

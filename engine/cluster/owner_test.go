@@ -10,7 +10,7 @@ import (
 // leaves, the other two take all of them over within a second.
 func TestOwnersSplitAndRebalance(t *testing.T) {
 	ctx := context.Background()
-	c := NewLocal(500*time.Millisecond, nil)
+	c := NewLocal(time.Second, nil)
 	ids := []string{"r1", "r2", "r3"}
 	owners := map[string]*Owner{}
 	members := map[string]*Held{}

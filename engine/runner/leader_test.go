@@ -84,7 +84,7 @@ func (c *flakyCoord) Acquire(ctx context.Context, name, holder string) (cluster.
 // stops polling (its source's ctx is cancelled) before the other one,
 // after the TTL, starts.
 func TestPollerLeadership(t *testing.T) {
-	const ttl = 400 * time.Millisecond
+	const ttl = time.Second
 	st := openStore(t, t.TempDir())
 	defer st.Close()
 	coord := &flakyCoord{Coordinator: cluster.NewLocal(ttl, nil)}
