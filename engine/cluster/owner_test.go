@@ -25,6 +25,8 @@ func TestOwnersSplitAndRebalance(t *testing.T) {
 	settle := func(live []string) {
 		t.Helper()
 		deadline := time.Now().Add(2 * time.Second)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			done := true
 			for _, id := range live {
@@ -49,7 +51,7 @@ func TestOwnersSplitAndRebalance(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("not settled: %d of %d partitions owned", len(seen), DefaultPartitions)
 			}
-			time.Sleep(10 * time.Millisecond) // polling interval
+			<-tick.C
 		}
 	}
 	settle(ids)

@@ -99,11 +99,13 @@ func TestPollerLeadership(t *testing.T) {
 	b := start("B")
 	// B waits through several renewals of A's lease.
 	deadline := time.Now().Add(2 * ttl)
+	observe := time.NewTicker(10 * time.Millisecond)
+	defer observe.Stop()
 	for time.Now().Before(deadline) {
 		if got := w.who(); len(got) != 1 || got[0] != "A" {
 			t.Fatalf("pollers running: %v, want only A", got)
 		}
-		time.Sleep(10 * time.Millisecond) // observation interval
+		<-observe.C
 	}
 
 	stopped := time.Now()

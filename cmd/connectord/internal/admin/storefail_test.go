@@ -78,6 +78,8 @@ func TestReadinessWhileStoreCannotCommit(t *testing.T) {
 	waitReady := func(want int, reason string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			code, body := getWith(t, srv.URL+"/readyz", nil)
 			if code == want && (reason == "" || strings.Contains(string(body), reason)) {
@@ -86,7 +88,7 @@ func TestReadinessWhileStoreCannotCommit(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("/readyz: %d %s; want %d with %q", code, body, want, reason)
 			}
-			time.Sleep(2 * time.Millisecond)
+			<-tick.C
 		}
 	}
 	waitReady(http.StatusOK, "")

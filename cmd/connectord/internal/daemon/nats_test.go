@@ -82,8 +82,11 @@ func TestNATSStoreDedupeSurvivesRestartAndExpires(t *testing.T) {
 		t.Fatalf("POST after restart: %s after %s, want a duplicate inside the window", got, time.Since(first))
 	}
 	// After the window (and the sweep that follows it) the id is new again.
+	// One POST per 100 ms while waiting, not one per eventually's tick.
+	resend := time.NewTicker(100 * time.Millisecond)
+	defer resend.Stop()
 	eventually(t, "the mark to expire", func() bool {
-		time.Sleep(100 * time.Millisecond) // one POST per 100ms, not a spin
+		<-resend.C
 		return post(d) == "stored"
 	})
 	if since := time.Since(first); since < 3*time.Second {
