@@ -36,20 +36,5 @@ func TestGoldenOnJetStream(t *testing.T) {
 			})
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(results) < 3 {
-		t.Fatalf("found %d golden cases, want the shipped ones (≥ 3)", len(results))
-	}
-	for _, r := range results {
-		t.Run(r.Name, func(t *testing.T) {
-			switch {
-			case r.Err != nil:
-				t.Fatal(r.Err)
-			case !r.Passed:
-				t.Fatalf("callbacks differ from expected.http:\n%s", r.Diff)
-			}
-		})
-	}
+	checkGolden(t, results, err)
 }
