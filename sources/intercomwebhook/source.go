@@ -92,7 +92,7 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 		meta[engine.MetaObjectID] = key
 	}
 	return intake.Verdict{
-		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta},
+		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta, Plain: true},
 		DedupeID: id,
 	}, nil
 }

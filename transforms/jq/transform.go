@@ -35,14 +35,20 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			err = fmt.Errorf("jq: internal error: %v", r)
 		}
 	}()
-	in, err := jsonvalue.ForJQ(ev.Value)
-	if err != nil {
-		return nil, fmt.Errorf("jq: input: %w", err)
+	in := ev.Value
+	if !ev.Plain {
+		if in, err = jsonvalue.ForJQ(ev.Value); err != nil {
+			return nil, fmt.Errorf("jq: input: %w", err)
+		}
 	}
 	meta, err := metaValue(ev.Meta)
 	if err != nil {
 		return nil, fmt.Errorf("jq: $meta: %w", err)
 	}
+	// gojq's outputs are made of its own types, of parts of the input and
+	// of $meta, and Marshalable removes the NaNs: so they are plain when
+	// the input and $meta are.
+	plain := ev.Plain && jsonvalue.IsPlain(meta)
 	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 
@@ -68,6 +74,7 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			ID:    ev.ID,
 			Key:   ev.Key,
 			Meta:  ev.Meta,
+			Plain: plain,
 		})
 	}
 }

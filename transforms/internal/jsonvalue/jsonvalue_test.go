@@ -95,3 +95,16 @@ func TestMarshalable(t *testing.T) {
 		t.Errorf("Marshalable of a fine value allocates %v times", allocs)
 	}
 }
+
+func TestIsPlain(t *testing.T) {
+	for _, v := range []any{nil, true, 1, 1.5, big.NewInt(2), "s", []any{map[string]any{"a": []any{}}}} {
+		if !IsPlain(v) {
+			t.Errorf("IsPlain(%#v) = false", v)
+		}
+	}
+	for _, v := range []any{json.Number("1"), math.NaN(), math.Inf(1), int64(1), []string{}, map[string]any{"a": []any{json.Number("1")}}} {
+		if IsPlain(v) {
+			t.Errorf("IsPlain(%#v) = true", v)
+		}
+	}
+}
