@@ -49,6 +49,10 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 	// of $meta, and Marshalable removes the NaNs: so they are plain when
 	// the input and $meta are.
 	plain := ev.Plain && jsonvalue.IsPlain(meta)
+	var plainIn map[string]any // walked already: no NaN in it
+	if ev.Plain {
+		plainIn, _ = in.(map[string]any)
+	}
 	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 
@@ -70,7 +74,7 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			return nil, fmt.Errorf("jq: program produced more than %d outputs for one event", MaxOutputs)
 		}
 		out = append(out, engine.Event{
-			Value: jsonvalue.Marshalable(v),
+			Value: jsonvalue.MarshalableBeside(v, plainIn),
 			ID:    ev.ID,
 			Key:   ev.Key,
 			Meta:  ev.Meta,

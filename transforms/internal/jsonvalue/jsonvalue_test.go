@@ -108,3 +108,16 @@ func TestIsPlain(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalableBesideSkipsOnlyThatMap(t *testing.T) {
+	in := map[string]any{"a": 1.0}
+	twin := map[string]any{"a": math.NaN()}
+	out := MarshalableBeside(map[string]any{"raw": in, "x": []any{twin, math.Inf(1)}}, in).(map[string]any)
+	if out["raw"].(map[string]any)["a"] != 1.0 {
+		t.Errorf("raw changed: %v", out["raw"])
+	}
+	x := out["x"].([]any)
+	if x[0].(map[string]any)["a"] != nil || x[1] != math.MaxFloat64 {
+		t.Errorf("a NaN or Inf beside the input was left: %v", x)
+	}
+}
