@@ -2,10 +2,12 @@ package intake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeJSON(t *testing.T) {
@@ -135,4 +137,14 @@ func BenchmarkDecodeJSON(b *testing.B) {
 			refDuplicateKey(body)
 		}
 	})
+}
+
+func TestIndexKeyLayout(t *testing.T) {
+	at := time.Unix(1719492795, 123)
+	if got, want := indexKey(at, "notif_1"), fmt.Sprintf("%s%020d/%s", IndexPrefix, at.UnixNano(), "notif_1"); got != want {
+		t.Fatalf("indexKey = %q, want %q", got, want)
+	}
+	if got := indexKey(time.Unix(-5, 0), "x"); got != IndexPrefix+"00000000000000000000/x" {
+		t.Fatalf("indexKey before 1970 = %q", got)
+	}
 }
