@@ -168,6 +168,18 @@ func fastISO8601(v any) (any, bool) {
 	return nil, false
 }
 
+// directProgram returns the Go code of a program that is exactly a call
+// of a shipped function the Go code implements (as in the shipped
+// pipelines: `include "intercom"; webhook_event`), else nil. The embedded
+// module always wins over a file of the same name, so the text decides.
+func directProgram(program string) func(in any, args []any) any {
+	switch strings.Join(strings.Fields(program), " ") {
+	case `include "intercom"; webhook_event`:
+		return webhookEventFast
+	}
+	return nil
+}
+
 // nativeFunctions are the Go functions the shipped modules call.
 var nativeFunctions = []gojq.CompilerOption{
 	gojq.WithFunction("_webhook_event_fast", 1, 1, webhookEventFast),

@@ -21,6 +21,9 @@ const MaxOutputs = 10000
 type Transform struct {
 	code    *gojq.Code
 	timeout time.Duration
+	// direct, when the whole program is one the shipped module runs as
+	// Go, runs it without the interpreter (see directProgram).
+	direct func(in any, args []any) any
 }
 
 // Apply runs the program with the event's Value as input and its Meta as
@@ -35,6 +38,11 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			err = fmt.Errorf("jq: internal error: %v", r)
 		}
 	}()
+	if t.direct != nil {
+		if out, ok := t.runDirect(ctx, ev); ok {
+			return out, nil
+		}
+	}
 	in := ev.Value
 	if !ev.Plain {
 		if in, err = jsonvalue.ForJQ(ev.Value); err != nil {
@@ -81,6 +89,32 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			Plain: plain,
 		})
 	}
+}
+
+// runDirect is Apply for a direct program: ok is false, and the
+// interpreter runs the program instead, unless the event is plain, its
+// $meta fields the program reads are strings or absent (so they need no
+// conversion and keep the output plain), the context is live and the Go
+// code handles the input.
+func (t *Transform) runDirect(ctx context.Context, ev engine.Event) ([]engine.Event, bool) {
+	if !ev.Plain || ctx.Err() != nil {
+		return nil, false
+	}
+	meta := make(map[string]any, 3)
+	for _, k := range []string{engine.MetaID, engine.MetaPipeline, engine.MetaReceived} {
+		switch v := ev.Meta[k].(type) {
+		case nil:
+		case string:
+			meta[k] = v
+		default:
+			return nil, false
+		}
+	}
+	v := t.direct(ev.Value, []any{meta})
+	if v == nil {
+		return nil, false
+	}
+	return []engine.Event{{Value: v, ID: ev.ID, Key: ev.Key, Meta: ev.Meta, Plain: true}}, true
 }
 
 // runError tells a failing program from one that ran out of time and from
