@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestWebhookEventFastMatchesJQ(t *testing.T) {
 	slow := build(t, `include "intercom"; _webhook_event`)
 	pick := func(r *rand.Rand, vs ...any) any { return vs[r.IntN(len(vs))] }
 	ids := func(r *rand.Rand) any {
-		return pick(r, "335", 335.0, 1.5, -0.0, 1e21, 1e-7, 0.0, nil, false, true, map[string]any{"x": 1.0}, []any{1.0}, "", absent{})
+		return pick(r, "335", 335.0, 1.5, math.Copysign(0, -1), 1e21, 1e-7, 0.0, nil, false, true, map[string]any{"x": 1.0}, []any{1.0}, "", absent{})
 	}
 	times := func(r *rand.Rand) any {
 		return pick(r, 1719492795.0, 1719492795.7, 0.0, -5.0, 3e11, 253402300799.0, 253402300800.0, "1719492795", "abc", "", nil, true, map[string]any{}, absent{})
