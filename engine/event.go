@@ -24,6 +24,12 @@ type Event struct {
 	Key string
 	// Meta is exposed to transforms as $meta (jq) and meta (expr).
 	Meta Meta
+	// Plain says Value holds only nil, bool, int, finite float64,
+	// *big.Int, string, []any and map[string]any (no json.Number, no
+	// other Go type): what gojq and expr take as they are, so transforms
+	// skip the walk that would convert it. A value straight from
+	// encoding/json (without UseNumber) is plain. False is always safe.
+	Plain bool
 }
 
 // Meta describes where an event came from. Keys are stable and documented in

@@ -1,7 +1,7 @@
 // Command connectord-bench measures the whole webhook path of connectord
 // against a bare relay baseline, in the same run on the same machine.
 //
-//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K] [-cpuprofile F] [-store bolt|nats|both|nats://…]
+//	connectord-bench [-n 20000] [-c 32] [-receiver-delay D] [-connectord PATH] [-kill-after K] [-cpuprofile F] [-memprofile F] [-store bolt|nats|both|nats://…]
 //	connectord-bench -matrix [-n 20000] [-n1 5000] [-store …]
 //
 // A load generator posts N unique, realistic, X-Hub-Signature-signed
@@ -57,6 +57,7 @@ func main() {
 	matrix := flag.Bool("matrix", false, "run four cells: C=1 and C=32, receiver instant and after 20ms (C=1 cells send -n1 and -n1/5)")
 	n1 := flag.Int("n1", 5000, "with -matrix: notifications in the C=1 instant cell (a fifth of it with the 20ms receiver, whose relay moves 50/s)")
 	cpuProfile := flag.String("cpuprofile", "", "connectord writes a CPU profile of its run to this file (with -matrix: one per cell, suffixed)")
+	memProfile := flag.String("memprofile", "", "connectord writes an allocation profile of its run to this file at exit (with -matrix: one per cell, suffixed)")
 	storeFlag := flag.String("store", "bolt", "connectord's store: bolt, nats (an embedded 3-node cluster, R3), both (bolt, then nats), or a nats://… URL")
 	flag.Parse()
 
@@ -69,7 +70,7 @@ func main() {
 		}
 		*bin = b
 	}
-	cells := []runConfig{{N: *n, C: *c, ReceiverDelay: *delay, CPUProfile: *cpuProfile}}
+	cells := []runConfig{{N: *n, C: *c, ReceiverDelay: *delay, CPUProfile: *cpuProfile, MemProfile: *memProfile}}
 	if *matrix {
 		cells = []runConfig{
 			{N: *n1, C: 1}, {N: *n, C: 32},
@@ -78,6 +79,9 @@ func main() {
 		for i := range cells {
 			if *cpuProfile != "" {
 				cells[i].CPUProfile = fmt.Sprintf("%s.c%d-%s", *cpuProfile, cells[i].C, cells[i].ReceiverDelay)
+			}
+			if *memProfile != "" {
+				cells[i].MemProfile = fmt.Sprintf("%s.c%d-%s", *memProfile, cells[i].C, cells[i].ReceiverDelay)
 			}
 		}
 	}

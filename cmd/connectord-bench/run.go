@@ -20,6 +20,7 @@ type runConfig struct {
 	Timeout       time.Duration
 	ReceiverDelay time.Duration
 	CPUProfile    string // connectord writes a CPU profile of its run here
+	MemProfile    string // connectord writes an allocation profile of its run here
 }
 
 type result struct {
@@ -237,8 +238,12 @@ func runConnectord(ctx context.Context, cfg runConfig, bin string, killAfter int
 			"--listen", listen, "--admin", admin, "--log-level", "warn", "--watch=false"}, storeArgs...)
 		p := &proc{cmd: exec.Command(bin, args...)}
 		p.cmd.Stderr = os.Stderr
+		p.cmd.Env = os.Environ()
 		if cfg.CPUProfile != "" {
-			p.cmd.Env = append(os.Environ(), "CONNECTORD_CPUPROFILE="+cfg.CPUProfile)
+			p.cmd.Env = append(p.cmd.Env, "CONNECTORD_CPUPROFILE="+cfg.CPUProfile)
+		}
+		if cfg.MemProfile != "" {
+			p.cmd.Env = append(p.cmd.Env, "CONNECTORD_MEMPROFILE="+cfg.MemProfile)
 		}
 		if err := p.cmd.Start(); err != nil {
 			return nil, err

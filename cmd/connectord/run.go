@@ -49,6 +49,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if path := os.Getenv("CONNECTORD_MEMPROFILE"); path != "" {
+		// For benchmarks: every allocation of the run (pprof's allocs
+		// profile, sampled), written at exit.
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	// Signals are caught before anything starts: a SIGHUP during start-up
 	// must reload, not kill the process (its default action).
 	sig := make(chan os.Signal, 4)

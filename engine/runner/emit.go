@@ -33,7 +33,9 @@ var _ engine.Host = (*host)(nil)
 // transform dead letters and the state updates in one batch.
 func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.StateUpdate) error {
 	now := h.clock.Now()
-	var b store.Batch
+	// Sized for one output per event: growing it op by op copied the
+	// (large) ops twice for a webhook's event and its two dedupe keys.
+	b := store.Batch{Ops: make([]store.Op, 0, len(events)+len(state))}
 	appended, bytes := 0, 0
 	for _, ev := range events {
 		h.counters.In.Add(1)

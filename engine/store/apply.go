@@ -137,6 +137,7 @@ func (w *txWriter) pipe(pipeline string) (pipeBuckets, error) {
 	if err != nil {
 		return pipeBuckets{}, err
 	}
+	p.packAppends()
 	w.pipes[pipeline] = p
 	return p, nil
 }
@@ -149,6 +150,7 @@ func (w *txWriter) existing(pipeline string) (pipeBuckets, bool) {
 	}
 	p, ok := readPipeline(w.tx, pipeline)
 	if ok {
+		p.packAppends()
 		w.pipes[pipeline] = p
 	}
 	return p, ok

@@ -75,6 +75,23 @@ func createPipeline(tx *bolt.Tx, pipeline string) (pipeBuckets, error) {
 	return b, nil
 }
 
+// appendFill is how full the queue and dead-letter buckets' pages are
+// packed when bbolt splits them. Their keys only grow (Seq), so a split
+// page is never written to again: bbolt's default of half full made the
+// queue use, and each commit write, twice the pages it needs.
+const appendFill = 0.95
+
+// packAppends sets appendFill on the append-only buckets; bbolt keeps
+// FillPercent per bucket handle, so every write transaction sets it.
+func (b pipeBuckets) packAppends() {
+	if b.queue != nil {
+		b.queue.FillPercent = appendFill
+	}
+	if b.dead != nil {
+		b.dead.FillPercent = appendFill
+	}
+}
+
 // counter reads one of the pipeline's counters.
 func (b pipeBuckets) counter(key []byte) int64 {
 	v := b.root.Get(key)

@@ -25,6 +25,7 @@ type Sink struct {
 	// base is every request's constant headers, canonical, built once:
 	// the extra headers, Content-Type and User-Agent.
 	base      http.Header
+	signers   []*signer // one per key, in s.keys' order
 	client    *http.Client
 	transport *http.Transport
 	opened    atomic.Uint64
@@ -65,6 +66,9 @@ func New(o Options, opts ...Option) (*Sink, error) {
 	}
 	s.base.Set("Content-Type", "application/json")
 	s.base.Set("User-Agent", version.UserAgent())
+	for _, k := range s.keys {
+		s.signers = append(s.signers, newSigner(k))
+	}
 	s.transport = newTransport(s.policy.MaxInFlight, s.tlsConfig, &s.opened)
 	s.client = &http.Client{
 		Transport: s.transport,
@@ -107,17 +111,17 @@ func (s *Sink) requestHeader(d engine.Delivery) http.Header {
 	switch s.scheme {
 	case SchemeStandard:
 		ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-		sigs := make([]string, len(s.keys))
-		for i, k := range s.keys {
-			sigs[i] = SignStandard(k, d.ID, ts, d.Body)
+		sigs := make([]string, len(s.signers))
+		for i, sg := range s.signers {
+			sigs[i] = sg.standard(d.ID, ts, d.Body)
 		}
 		h[HeaderStandardID] = []string{d.ID}
 		h[HeaderStandardTimestamp] = []string{ts}
 		h[HeaderStandardSignature] = []string{strings.Join(sigs, " ")}
 	default:
 		h[HeaderElementsID] = []string{d.ID}
-		if len(s.keys) > 0 {
-			h[HeaderElementsSignature] = []string{SignElements(s.keys[0], d.Body)}
+		if len(s.signers) > 0 {
+			h[HeaderElementsSignature] = []string{s.signers[0].elements(d.Body)}
 		}
 	}
 	return h

@@ -54,6 +54,7 @@ func (o *Options) NewSource(bc engine.BuildContext) (engine.Source, error) {
 	s := &Source{opts: *o, bc: bc.WithDefaults(), topics: append([]string(nil), o.Topics...)}
 	if !o.InsecureSkipVerify {
 		s.secret = []byte(o.ClientSecret.Reveal())
+		s.verify = newVerifier(s.secret)
 	}
 	return s, nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,8 +35,20 @@ var (
 	errWrongSig     = errors.New(SignatureHeader + " does not match the body")
 )
 
+// verifier checks X-Hub-Signature with one secret. It keeps keyed HMACs
+// in a pool: hmac.New allocates two digests and hashes the key pads on
+// every call, while Reset returns a used one to its keyed state.
+type verifier struct {
+	macs sync.Pool // of hash.Hash
+}
+
+func newVerifier(secret []byte) *verifier {
+	secret = append([]byte(nil), secret...)
+	return &verifier{macs: sync.Pool{New: func() any { return hmac.New(sha1.New, secret) }}}
+}
+
 // verify checks X-Hub-Signature against body in constant time.
-func verify(secret []byte, h http.Header, body []byte) error {
+func (v *verifier) verify(h http.Header, body []byte) error {
 	sig := h.Get(SignatureHeader)
 	if sig == "" {
 		return errNoSignature
@@ -42,11 +56,19 @@ func verify(secret []byte, h http.Header, body []byte) error {
 	if len(sig) < len(sigPrefix) || !strings.EqualFold(sig[:len(sigPrefix)], sigPrefix) {
 		return errBadSignature
 	}
-	got, err := hex.DecodeString(sig[len(sigPrefix):])
-	if err != nil || len(got) != sha1.Size {
+	var got [sha1.Size]byte
+	if hexSig := sig[len(sigPrefix):]; len(hexSig) != 2*sha1.Size {
+		return errBadSignature
+	} else if _, err := hex.Decode(got[:], []byte(hexSig)); err != nil {
 		return errBadSignature
 	}
-	if !hmac.Equal(got, mac(secret, body)) {
+	m := v.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(body)
+	var want [sha1.Size]byte
+	m.Sum(want[:0])
+	v.macs.Put(m)
+	if !hmac.Equal(got[:], want[:]) {
 		return errWrongSig
 	}
 	return nil

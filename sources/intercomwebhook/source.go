@@ -28,7 +28,8 @@ const (
 // Source is a configured intercom_webhook.
 type Source struct {
 	opts   Options
-	secret []byte // nil: signatures are not verified
+	secret []byte    // nil: signatures are not verified
+	verify *verifier // of secret
 	topics []string
 	bc     engine.BuildContext // logger and clock
 	// sweepEvery overrides the sweep period (tests).
@@ -47,7 +48,7 @@ func (s *Source) Handler(host engine.Host) http.Handler {
 		Logger:      s.bc.Logger,
 		Clock:       s.bc.Clock,
 		MaxBody:     s.opts.MaxBody,
-		Verify:      s.verify,
+		Verify:      s.verifySignature,
 		Decide:      s.decide,
 		DropHeaders: []string{SignatureHeader},
 	}
@@ -58,11 +59,11 @@ func (s *Source) Run(ctx context.Context, host engine.Host) error {
 	return intake.Sweeper{Window: s.opts.DedupeWindow.D(), Every: s.sweepEvery, Logger: s.bc.Logger, Clock: s.bc.Clock}.Run(ctx, host)
 }
 
-func (s *Source) verify(h http.Header, body []byte, _ time.Time) error {
+func (s *Source) verifySignature(h http.Header, body []byte, _ time.Time) error {
 	if s.secret == nil {
 		return nil
 	}
-	return verify(s.secret, h, body)
+	return s.verify.verify(h, body)
 }
 
 var errNotObject = errors.New("notification is not a JSON object")
@@ -92,7 +93,7 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 		meta[engine.MetaObjectID] = key
 	}
 	return intake.Verdict{
-		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta},
+		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta, Plain: true},
 		DedupeID: id,
 	}, nil
 }

@@ -64,5 +64,5 @@ func (s *Source) decide(h http.Header, body []byte, v any) (intake.Verdict, erro
 		sum := sha256.Sum256(body)
 		id = "sha256-" + hex.EncodeToString(sum[:16])
 	}
-	return intake.Verdict{Event: engine.Event{Value: v, ID: id}, DedupeID: dedupe}, nil
+	return intake.Verdict{Event: engine.Event{Value: v, ID: id, Plain: true}, DedupeID: dedupe}, nil
 }

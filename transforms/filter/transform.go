@@ -54,9 +54,12 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) ([]engine.Event,
 }
 
 func (t *Transform) eval(ev engine.Event) (bool, error) {
-	value, err := jsonvalue.ForExpr(ev.Value)
-	if err != nil {
-		return false, fmt.Errorf("filter: event: %w", err)
+	value := ev.Value
+	if !ev.Plain {
+		var err error
+		if value, err = jsonvalue.ForExpr(ev.Value); err != nil {
+			return false, fmt.Errorf("filter: event: %w", err)
+		}
 	}
 	meta, err := jsonvalue.ForExpr(map[string]any(ev.Meta))
 	if err != nil {

@@ -2,17 +2,33 @@ package jq_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/connectord/connectord/engine"
 )
 
 // BenchmarkJQWebhookEvent runs the shipped module over the real Intercom
-// notification, decoded as a source would.
+// notification, decoded as the webhook sources do (numbers as float64, a
+// plain value); JQ is the jq definition alone, without the Go fast path.
 func BenchmarkJQWebhookEvent(b *testing.B) {
-	tr := build(b, `include "intercom"; webhook_event`)
+	for _, c := range []struct{ name, program string }{
+		{"fast", `include "intercom"; webhook_event`},
+		{"jq", `include "intercom"; _webhook_event`},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchWebhookEvent(b, c.program) })
+	}
+}
+
+func benchWebhookEvent(b *testing.B, program string) {
+	tr := build(b, program)
+	var value any
+	if err := json.Unmarshal([]byte(readFile(b, goldenDir+"/webhook-conversation-user-created", "input.json")), &value); err != nil {
+		b.Fatal(err)
+	}
 	ev := engine.Event{
-		Value: decode(b, readFile(b, goldenDir+"/webhook-conversation-user-created", "input.json")),
+		Value: value,
+		Plain: true,
 		ID:    "notif_123456-56465-546546",
 		Key:   "123456789",
 		Meta: engine.Meta{

@@ -19,10 +19,11 @@ func compile(program config.Text, dir string) (*gojq.Code, error) {
 	if err != nil {
 		return nil, positioned(program, err)
 	}
-	code, err := gojq.Compile(q,
+	opts := append([]gojq.CompilerOption{
 		gojq.WithModuleLoader(moduleLoader{dir: dir}),
 		gojq.WithVariables([]string{metaVar}),
-	)
+	}, nativeFunctions...)
+	code, err := gojq.Compile(q, opts...)
 	if err != nil {
 		return nil, positioned(program, err)
 	}

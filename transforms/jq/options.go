@@ -44,7 +44,7 @@ func (o *Options) NewTransform(bc engine.BuildContext) (engine.Transform, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Transform{code: code, timeout: o.Timeout.D()}, nil
+	return &Transform{code: code, timeout: o.Timeout.D(), direct: directProgram(o.Program.Value)}, nil
 }
 
 // ReferencedFiles lists the .jq and .json modules the program loads from the
@@ -80,7 +80,7 @@ func (o *FileOptions) NewTransform(bc engine.BuildContext) (engine.Transform, er
 	if err != nil {
 		return nil, err
 	}
-	return &Transform{code: code, timeout: o.Timeout.D()}, nil
+	return &Transform{code: code, timeout: o.Timeout.D(), direct: directProgram(string(b))}, nil
 }
 
 // ReferencedFiles is the program file and the modules it loads.

@@ -21,6 +21,9 @@ const MaxOutputs = 10000
 type Transform struct {
 	code    *gojq.Code
 	timeout time.Duration
+	// direct, when the whole program is one the shipped module runs as
+	// Go, runs it without the interpreter (see directProgram).
+	direct func(in any, args []any) any
 }
 
 // Apply runs the program with the event's Value as input and its Meta as
@@ -35,13 +38,28 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			err = fmt.Errorf("jq: internal error: %v", r)
 		}
 	}()
-	in, err := jsonvalue.ForJQ(ev.Value)
-	if err != nil {
-		return nil, fmt.Errorf("jq: input: %w", err)
+	if t.direct != nil {
+		if out, ok := t.runDirect(ctx, ev); ok {
+			return out, nil
+		}
+	}
+	in := ev.Value
+	if !ev.Plain {
+		if in, err = jsonvalue.ForJQ(ev.Value); err != nil {
+			return nil, fmt.Errorf("jq: input: %w", err)
+		}
 	}
 	meta, err := metaValue(ev.Meta)
 	if err != nil {
 		return nil, fmt.Errorf("jq: $meta: %w", err)
+	}
+	// gojq's outputs are made of its own types, of parts of the input and
+	// of $meta, and Marshalable removes the NaNs: so they are plain when
+	// the input and $meta are.
+	plain := ev.Plain && jsonvalue.IsPlain(meta)
+	var plainIn map[string]any // walked already: no NaN in it
+	if ev.Plain {
+		plainIn, _ = in.(map[string]any)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
@@ -64,12 +82,39 @@ func (t *Transform) Apply(ctx context.Context, ev engine.Event) (_ []engine.Even
 			return nil, fmt.Errorf("jq: program produced more than %d outputs for one event", MaxOutputs)
 		}
 		out = append(out, engine.Event{
-			Value: jsonvalue.Marshalable(v),
+			Value: jsonvalue.MarshalableBeside(v, plainIn),
 			ID:    ev.ID,
 			Key:   ev.Key,
 			Meta:  ev.Meta,
+			Plain: plain,
 		})
 	}
+}
+
+// runDirect is Apply for a direct program: ok is false, and the
+// interpreter runs the program instead, unless the event is plain, its
+// $meta fields the program reads are strings or absent (so they need no
+// conversion and keep the output plain), the context is live and the Go
+// code handles the input.
+func (t *Transform) runDirect(ctx context.Context, ev engine.Event) ([]engine.Event, bool) {
+	if !ev.Plain || ctx.Err() != nil {
+		return nil, false
+	}
+	meta := make(map[string]any, 3)
+	for _, k := range []string{engine.MetaID, engine.MetaPipeline, engine.MetaReceived} {
+		switch v := ev.Meta[k].(type) {
+		case nil:
+		case string:
+			meta[k] = v
+		default:
+			return nil, false
+		}
+	}
+	v := t.direct(ev.Value, []any{meta})
+	if v == nil {
+		return nil, false
+	}
+	return []engine.Event{{Value: v, ID: ev.ID, Key: ev.Key, Meta: ev.Meta, Plain: true}}, true
 }
 
 // runError tells a failing program from one that ran out of time and from

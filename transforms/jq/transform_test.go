@@ -161,3 +161,27 @@ func TestConcurrentApply(t *testing.T) {
 		t.Errorf("output changed after concurrent runs:\n%s\n%s", again, want)
 	}
 }
+
+// TestPlainOutputs: a plain input gives plain outputs unless $meta holds
+// a json.Number (which gojq passes through); a NaN output is plain once
+// Marshalable has replaced it.
+func TestPlainOutputs(t *testing.T) {
+	tr := build(t, `{v: ., m: $meta, nan: nan}`)
+	for _, c := range []struct {
+		name  string
+		ev    engine.Event
+		plain bool
+	}{
+		{"plain input", engine.Event{Value: map[string]any{"a": 1.0}, Plain: true, Meta: engine.Meta{"x": "y"}}, true},
+		{"not declared plain", engine.Event{Value: map[string]any{"a": 1.0}, Meta: engine.Meta{"x": "y"}}, false},
+		{"number in meta", engine.Event{Value: map[string]any{"a": 1.0}, Plain: true, Meta: engine.Meta{"n": json.Number("1")}}, false},
+	} {
+		out, err := tr.Apply(context.Background(), c.ev)
+		if err != nil || len(out) != 1 {
+			t.Fatalf("%s: %v %v", c.name, out, err)
+		}
+		if out[0].Plain != c.plain {
+			t.Errorf("%s: output Plain %v, want %v", c.name, out[0].Plain, c.plain)
+		}
+	}
+}

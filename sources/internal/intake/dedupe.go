@@ -41,7 +41,17 @@ func idKey(id string) string {
 }
 
 func indexKey(at time.Time, id string) string {
-	return fmt.Sprintf("%s%020d/%s", IndexPrefix, max(at.UnixNano(), 0), idKey(id))
+	id = idKey(id)
+	b := make([]byte, 0, len(IndexPrefix)+21+len(id))
+	b = append(b, IndexPrefix...)
+	ns := strconv.AppendInt(make([]byte, 0, 20), max(at.UnixNano(), 0), 10)
+	for range 20 - len(ns) {
+		b = append(b, '0') // %020d: the keys sort in time order
+	}
+	b = append(b, ns...)
+	b = append(b, '/')
+	b = append(b, id...)
+	return string(b)
 }
 
 // EmitOnce stores ev unless dedupeID was stored within the window: then it
@@ -52,7 +62,7 @@ func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID s
 		return host.Emit(ctx, []engine.Event{ev})
 	}
 	return host.Emit(ctx, []engine.Event{ev},
-		engine.StateUpdate{Key: MarkKey(dedupeID), Value: []byte(received.UTC().Format(time.RFC3339Nano)), IfAbsent: true},
+		engine.StateUpdate{Key: MarkKey(dedupeID), Value: received.UTC().AppendFormat(nil, time.RFC3339Nano), IfAbsent: true},
 		engine.StateUpdate{Key: indexKey(received, dedupeID), Value: []byte{}},
 	)
 }

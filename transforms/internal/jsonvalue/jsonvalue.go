@@ -188,3 +188,30 @@ func numberValue(n json.Number) (any, error) {
 	}
 	return f, nil
 }
+
+// IsPlain reports whether v holds only nil, bool, int, finite float64,
+// *big.Int, string, []any and map[string]any: what engine.Event.Plain
+// promises.
+func IsPlain(v any) bool {
+	switch t := v.(type) {
+	case nil, bool, int, *big.Int, string:
+		return true
+	case float64:
+		return !math.IsNaN(t) && !math.IsInf(t, 0)
+	case []any:
+		for _, e := range t {
+			if !IsPlain(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range t {
+			if !IsPlain(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

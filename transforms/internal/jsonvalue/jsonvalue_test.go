@@ -95,3 +95,29 @@ func TestMarshalable(t *testing.T) {
 		t.Errorf("Marshalable of a fine value allocates %v times", allocs)
 	}
 }
+
+func TestIsPlain(t *testing.T) {
+	for _, v := range []any{nil, true, 1, 1.5, big.NewInt(2), "s", []any{map[string]any{"a": []any{}}}} {
+		if !IsPlain(v) {
+			t.Errorf("IsPlain(%#v) = false", v)
+		}
+	}
+	for _, v := range []any{json.Number("1"), math.NaN(), math.Inf(1), int64(1), []string{}, map[string]any{"a": []any{json.Number("1")}}} {
+		if IsPlain(v) {
+			t.Errorf("IsPlain(%#v) = true", v)
+		}
+	}
+}
+
+func TestMarshalableBesideSkipsOnlyThatMap(t *testing.T) {
+	in := map[string]any{"a": 1.0}
+	twin := map[string]any{"a": math.NaN()}
+	out := MarshalableBeside(map[string]any{"raw": in, "x": []any{twin, math.Inf(1)}}, in).(map[string]any)
+	if out["raw"].(map[string]any)["a"] != 1.0 {
+		t.Errorf("raw changed: %v", out["raw"])
+	}
+	x := out["x"].([]any)
+	if x[0].(map[string]any)["a"] != nil || x[1] != math.MaxFloat64 {
+		t.Errorf("a NaN or Inf beside the input was left: %v", x)
+	}
+}

@@ -2,18 +2,14 @@ package intake
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 )
 
-// duplicateKey returns the first object key that appears twice in one
-// object of body, which must be valid JSON (DecodeJSON checks that first).
-// encoding/json lets the last of them win, so a signed body could say two
-// things to two readers; Intercom never sends one, so it is refused.
-//
-// It is a single pass over the bytes with a stack of the open objects' keys:
-// no allocation for arrays or for keys without escapes beyond the key list.
-func duplicateKey(body []byte) (string, bool) {
+// refDuplicateKey is the reference FuzzDecodeJSON checks DecodeJSON's
+// repeated keys against (it was DecodeJSON's own check, a second pass,
+// before the one-pass decoder). It returns the first object key that
+// appears twice in one object of body, which must be valid JSON.
+func refDuplicateKey(body []byte) (string, bool) {
 	type frame struct {
 		object bool
 		keys   []string
@@ -71,9 +67,4 @@ func duplicateKey(body []byte) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// errDuplicateKey is the 400 message for a body with a repeated key.
-func errDuplicateKey(key string) error {
-	return fmt.Errorf("invalid JSON: duplicate key %q in one object (the body would mean two things)", key)
 }
