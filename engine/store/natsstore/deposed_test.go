@@ -78,4 +78,3 @@ func TestTwoPollersOneDeposed(t *testing.T) {
 		t.Fatalf("untouched-subject write missing: %q", v)
 	}
 }
-
