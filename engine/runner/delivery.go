@@ -220,7 +220,7 @@ func (d *deliverer) fill(ctx context.Context) {
 // was evicted (its head is on disk: this record must wait behind it) or the
 // window already holds it (a rescan re-reads what it has).
 func (d *deliverer) add(r store.Record) {
-	if !d.parts.holds(d.parts.partitionOf(&r)) {
+	if !d.owns(&r) {
 		return // another replica's: read again when this one gains it
 	}
 	key := r.Key
@@ -399,7 +399,7 @@ func (d *deliverer) handle(res attemptResult) {
 		// Its partition was lost while the attempt ran: the new owner has
 		// the key now. If the partition came back meanwhile, read it anew.
 		d.forget(kq)
-		if d.parts.holds(d.parts.partitionOf(&res.rec)) {
+		if d.owns(&res.rec) {
 			d.rewindAll()
 		}
 		return

@@ -76,16 +76,6 @@ func (p *parts) partitionOf(r *store.Record) int {
 	return cluster.Partition(k, p.n)
 }
 
-// holds reports whether partition n was held at the last rebalance.
-func (p *parts) holds(n int) bool {
-	if p.owner == nil {
-		return true
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.held[n]
-}
-
 // mayStart reports whether an attempt in partition n may start now: its
 // lease is held and will be for the attempt's whole length.
 func (p *parts) mayStart(n int) bool {
@@ -285,4 +275,13 @@ func (d *deliverer) rewindAll() {
 	d.lastRead = 0
 	d.more = true
 	d.evict.reset()
+}
+
+// owns reports whether r's partition was held when the window was last
+// repartitioned. The window follows that snapshot, not the live holdings:
+// a partition gained is taken in only by the rewind that repartition does,
+// which reads each of its keys from its oldest record; taken in by a read
+// in between, a key could start with a later record than its oldest.
+func (d *deliverer) owns(r *store.Record) bool {
+	return d.parts.owner == nil || d.held[d.parts.partitionOf(r)]
 }
