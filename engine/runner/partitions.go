@@ -65,7 +65,6 @@ func (p *parts) begin(n int) bool {
 // end is the end of an attempt begun in partition n.
 func (p *parts) end(n int) { p.inflight[n].Add(-1) }
 
-
 // partitionOf is the partition of a record: by its key, or by its id for
 // an unordered record.
 func (p *parts) partitionOf(r *store.Record) int {
