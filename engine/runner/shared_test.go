@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +17,9 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/cluster"
 	"github.com/connectord/connectord/engine/cluster/natskv"
-	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/store/natsstore"
 	"github.com/connectord/connectord/engine/store/natsstore/natstest"
-	"github.com/connectord/connectord/sinks/httpsink"
 )
 
 // orderReceiver counts deliveries by eventId ("<key>.<n>"): first
@@ -64,6 +63,34 @@ func (o *orderReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.total.Add(1)
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// postSink POSTs each delivery to url with its eventId in a header, within
+// timeout (an engine.TimeoutSink, as the HTTP sink is).
+type postSink struct {
+	url     string
+	timeout time.Duration
+}
+
+func (s *postSink) Timeout() time.Duration { return s.timeout }
+
+func (s *postSink) Deliver(ctx context.Context, d engine.Delivery) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(d.Body))
+	if err != nil {
+		return &engine.DeliveryError{Class: engine.Permanent, Err: err}
+	}
+	req.Header.Set("Elements-Webhook-Id", d.ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return &engine.DeliveryError{Class: engine.Retry, Err: err}
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return &engine.DeliveryError{Class: engine.Retry, Status: resp.StatusCode, Err: errors.New(resp.Status)}
+	}
+	return nil
 }
 
 // crashCoord is a coordinator that a test can cut off, as if its replica
@@ -139,14 +166,11 @@ func TestSharedDeliveryFailover(t *testing.T) {
 		if _, err := cluster.Hold(mctx, coord, cluster.MemberLease(id), id, cluster.HoldOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		sink, err := httpsink.New(httpsink.Options{URL: srv.URL, Timeout: config.Duration(200 * time.Millisecond), MaxInFlight: 8,
-			Retry: httpsink.RetryOptions{InitialInterval: config.Duration(20 * time.Millisecond), MaxInterval: config.Duration(50 * time.Millisecond)}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sink := &postSink{url: srv.URL, timeout: 200 * time.Millisecond}
 		rt := runner.NewRuntime(runner.Options{Store: st, Coordinator: coord, ReplicaID: id, SharedDelivery: true})
 		src := hostSource{host: make(chan engine.Host, 1)}
-		b := built("shared", "h", src, sink, sink.Policy())
+		policy := engine.Policy{MaxInFlight: 8, Retry: engine.RetryPolicy{MaxAttempts: 10, Initial: 20 * time.Millisecond, Multiplier: 2, Max: 50 * time.Millisecond}}
+		b := built("shared", "h", src, sink, policy)
 		b.Spec.Delivery.Partitions = 16
 		rt.Apply(ctx, []*runner.Built{b})
 		return &replica{id: id, st: st, coord: coord, rt: rt, host: <-src.host, stop: mstop}
