@@ -141,8 +141,9 @@ func notify(ch chan uint64, seq uint64) {
 }
 
 // Watch reports changes to pipeline's queue that reached this store from
-// the stream rather than through its own Commit: another replica's
-// appends, updates and acks. The channel holds at most one value, the
+// the stream: another replica's appends, updates and acks (and, now and
+// then, this store's own, when the tail applies them before their
+// acknowledgement arrives). The channel holds at most one value, the
 // lowest Seq changed since it was last read. stop ends the watch.
 func (s *Store) Watch(pipeline string) (<-chan uint64, func()) {
 	ch := make(chan uint64, 1)
