@@ -54,6 +54,7 @@ type Runtime struct {
 	queues    map[string]*queueGauge // per name, kept across generations
 	endpoints endpoints
 	health    *storeHealth
+	members   *memberCache // set on first use (ownerCoordinator)
 	nextGen   uint64
 	applyLock sync.Mutex
 }
