@@ -276,6 +276,7 @@ func (r *Runtime) Shutdown(ctx context.Context) {
 // Resume clears a delivery pause (after 410 Gone) for a pipeline.
 func (r *Runtime) Resume(ctx context.Context, name string) error {
 	var b store.Batch
+	_, _ = r.opts.Store.Value(ctx, name, PausedKey) // read before writing (see attempt)
 	b.Delete(name, PausedKey)
 	if err := r.opts.Store.Commit(ctx, &b); err != nil {
 		return err
