@@ -133,7 +133,7 @@ type replica struct {
 	stop  context.CancelFunc // ends the member lease
 }
 
-// Runtimes share one NATS stream and delivery: events of 24 objects are
+// Runtimes share one NATS stream and delivery: events of 16 objects are
 // taken in by all of them; a third runtime joins mid-load (partitions are
 // rebalanced: given up only once their attempts are done) and later
 // crashes (its leases lapse, nothing released), and the other two take
@@ -211,7 +211,7 @@ func TestSharedDeliveryFailover(t *testing.T) {
 
 	// Each object's events are emitted one after another, each through
 	// the next live replica, as webhooks behind a load balancer would be.
-	const keys, each = 24, 20
+	const keys, each = 16, 12
 	var live atomic.Int32
 	live.Store(2)
 	emit := func(from, to int) {
