@@ -28,11 +28,27 @@ type Owner struct {
 
 	mu   sync.Mutex
 	held map[int]*Held
+	// leaving: partitions this replica should give up but still holds
+	// because work is in flight in them (busy); no new work starts there.
+	leaving map[int]bool
+	busy    func(p int) bool
 }
 
 // NewOwner returns an Owner of none of pipeline's n partitions yet.
 func NewOwner(c Coordinator, pipeline, replica string, n int, o HoldOptions) *Owner {
-	return &Owner{c: c, pipeline: pipeline, replica: replica, n: n, opts: o, held: map[int]*Held{}}
+	return &Owner{c: c, pipeline: pipeline, replica: replica, n: n, opts: o, held: map[int]*Held{}, leaving: map[int]bool{}}
+}
+
+// SetBusy makes Rebalance keep a partition it should give up for as long
+// as busy(p) reports work in flight there (it starts none: Valid is false),
+// so the next owner never starts an object's next event while this replica
+// still delivers the one before. busy is called with the Owner's lock
+// held; a caller that counts work in flight must count an attempt before
+// asking Valid or ValidFor whether it may start it.
+func (o *Owner) SetBusy(busy func(p int) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.busy = busy
 }
 
 // Rebalance brings the owned partitions towards this replica's share among
@@ -48,27 +64,46 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		ids = append(ids, m.Holder)
 	}
 	want := Assign(o.n, ids)[o.replica]
+	// The lock is not held across the coordinator's round trips: Valid
+	// and ValidFor, asked before every delivery attempt, must not wait
+	// for them. Rebalance itself runs on one goroutine at a time.
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	release := map[int]*Held{}
+	var acquire []int
 	for p, h := range o.held {
 		select {
 		case <-h.Lost():
 			delete(o.held, p)
+			delete(o.leaving, p)
 			continue
 		default:
 		}
-		if !slices.Contains(want, p) {
-			if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) {
-				return false, err
-			}
-			delete(o.held, p)
+		if slices.Contains(want, p) {
+			delete(o.leaving, p)
+			continue
+		}
+		o.leaving[p] = true
+		if o.busy != nil && o.busy(p) {
+			continue // given up once its work in flight is done
+		}
+		release[p] = h
+		delete(o.held, p) // from here on no work starts in p
+		delete(o.leaving, p)
+	}
+	for _, p := range want {
+		if _, ok := o.held[p]; !ok {
+			acquire = append(acquire, p)
+		}
+	}
+	o.mu.Unlock()
+	var firstErr error
+	for _, h := range release {
+		if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) && firstErr == nil {
+			firstErr = err // the lease lapses by itself
 		}
 	}
 	complete := true
-	for _, p := range want {
-		if _, ok := o.held[p]; ok {
-			continue
-		}
+	for _, p := range acquire {
 		h, err := TryHold(ctx, o.c, PartitionLease(o.pipeline, p), o.replica, o.opts)
 		if err != nil {
 			complete = false
@@ -77,9 +112,11 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 			}
 			return false, err
 		}
+		o.mu.Lock()
 		o.held[p] = h
+		o.mu.Unlock()
 	}
-	return complete, nil
+	return complete && firstErr == nil, firstErr
 }
 
 // Run rebalances every interval until ctx ends, then releases every
@@ -105,6 +142,7 @@ func (o *Owner) ReleaseAll(ctx context.Context) {
 	for p, h := range o.held {
 		_ = h.Release(ctx)
 		delete(o.held, p)
+		delete(o.leaving, p)
 	}
 }
 
@@ -114,7 +152,7 @@ func (o *Owner) Owned() []int {
 	defer o.mu.Unlock()
 	var out []int
 	for p, h := range o.held {
-		if h.Valid() {
+		if h.Valid() && !o.leaving[p] {
 			out = append(out, p)
 		}
 	}
@@ -122,12 +160,45 @@ func (o *Owner) Owned() []int {
 	return out
 }
 
+// Holding is one partition an Owner holds, and since when.
+type Holding struct {
+	Partition int       `json:"partition"`
+	Since     time.Time `json:"since"`
+}
+
+// Holdings lists the partitions held now with the time each was acquired,
+// in partition order.
+func (o *Owner) Holdings() []Holding {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []Holding
+	for p, h := range o.held {
+		if h.Valid() && !o.leaving[p] {
+			out = append(out, Holding{Partition: p, Since: h.Since()})
+		}
+	}
+	slices.SortFunc(out, func(a, b Holding) int { return a.Partition - b.Partition })
+	return out
+}
+
+// ValidFor reports whether this replica may start, in partition p, an
+// attempt that may last d: it holds p's lease and will for at least d.
+func (o *Owner) ValidFor(p int, d time.Duration) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	h := o.held[p]
+	return h != nil && !o.leaving[p] && h.ValidFor(d)
+}
+
+// N is the number of partitions.
+func (o *Owner) N() int { return o.n }
+
 // Valid reports whether this replica may start a delivery attempt in
 // partition p now: it holds p's lease and the lease's validity has not run
 // out (Held.Valid).
 func (o *Owner) Valid(p int) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	h := o.held[p]
-	o.mu.Unlock()
-	return h != nil && h.Valid()
+	return h != nil && !o.leaving[p] && h.Valid()
 }
