@@ -38,7 +38,7 @@ func commands() []command {
 			env:     []string{"(the pipelines' variables are set by the demo, pointing at its simulator and receiver)", envGOGC},
 			example: "connectord demo --duration 30s", run: demoCmd},
 		{name: "run", summary: "run every pipeline in --config",
-			usage: "connectord run [--config DIR|FILE] [--listen ADDR] [--admin ADDR] [--data DIR] [--log-level L] [--log-format text|json] [--drain-timeout D] [--watch=true] [--store bolt|nats://…] [--replica-id ID]",
+			usage: "connectord run [--config DIR|FILE] [--listen ADDR] [--admin ADDR] [--data DIR] [--log-level L] [--log-format text|json] [--drain-timeout D] [--watch=true] [--store bolt|nats://…] [--replica-id ID] [--lease-ttl D]",
 			env: append([]string{envAdminToken,
 				"CONNECTORD_OC_USER_SECRET, CONNECTORD_OC_ORG_SECRET  enable POST /elements/api-v2/instances on --admin",
 				envGOGC,
