@@ -80,6 +80,12 @@ func pipelineSchema() config.Schema {
 			"max_queue_bytes": config.Schema{"anyOf": []any{config.Schema{"type": "integer", "minimum": 1 << 20}, config.Schema{"type": "string", "pattern": "^[0-9_]+ *(B|KB|MB|GB|KiB|MiB|GiB)?$"}},
 				"description": "most bytes of event bodies the queue holds (default 1GiB), e.g. 512MiB"},
 			"when_full": config.Schema{"enum": []any{"reject"}, "description": "what a full queue does: reject (the only mode; nothing acknowledged is ever dropped)"},
+			"delivery": config.Schema{"type": "object", "additionalProperties": false,
+				"description": "how the pipeline's events are delivered",
+				"properties": config.Schema{
+					"partitions": config.Schema{"type": "integer", "minimum": 1, "maximum": config.MaxPartitions,
+						"description": "delivery partitions the events are spread over by object key, for replicas to share delivery (default 16); fixed for the life of the pipeline's queue: a replica with another value refuses the pipeline"},
+				}},
 		},
 		"required":             []any{"name", "source", "sink"},
 		"additionalProperties": false,

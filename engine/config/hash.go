@@ -27,6 +27,9 @@ func pipelineHash(p *Pipeline) string {
 	}
 	writeComponent(&b, p.Sink)
 	writeString(&b, fmt.Sprintf("%d/%d/%s", p.Queue.MaxEvents, p.Queue.MaxBytes, p.Queue.WhenFull))
+	if p.Delivery.Partitions != DefaultPartitions { // the default leaves hashes as they were
+		writeString(&b, "partitions="+strconv.Itoa(p.Delivery.Partitions))
+	}
 	sum := sha256.Sum256(b.Bytes())
 	return hex.EncodeToString(sum[:])
 }

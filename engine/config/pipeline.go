@@ -9,7 +9,7 @@ import (
 )
 
 // pipelineKeys are the keys of a pipeline mapping, in the order written.
-var pipelineKeys = []string{"name", "description", "source", "transforms", "sink", "max_queue_events", "max_queue_bytes", "when_full"}
+var pipelineKeys = []string{"name", "description", "source", "transforms", "sink", "max_queue_events", "max_queue_bytes", "when_full", "delivery"}
 
 // MaxNameLen bounds a pipeline name; names key durable state.
 const MaxNameLen = 100
@@ -66,7 +66,8 @@ func (fp *fileParser) document(root *yaml.Node) []Pipeline {
 // "pipelines" is among the suggestions.
 func (fp *fileParser) pipeline(n *yaml.Node, atRoot bool) Pipeline {
 	p := Pipeline{Pos: NodePos(fp.file, n), File: fp.file,
-		Queue: QueueLimits{MaxEvents: DefaultMaxQueueEvents, MaxBytes: DefaultMaxQueueBytes, WhenFull: "reject"}}
+		Queue:    QueueLimits{MaxEvents: DefaultMaxQueueEvents, MaxBytes: DefaultMaxQueueBytes, WhenFull: "reject"},
+		Delivery: Delivery{Partitions: DefaultPartitions}}
 	var hasSource, hasSink bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -87,6 +88,8 @@ func (fp *fileParser) pipeline(n *yaml.Node, atRoot bool) Pipeline {
 			p.Transforms = fp.transforms(v)
 		case "max_queue_events", "max_queue_bytes", "when_full":
 			fp.queueKey(&p.Queue, k.Value, v)
+		case "delivery":
+			fp.delivery(&p.Delivery, v)
 		default:
 			valid := pipelineKeys
 			if atRoot {

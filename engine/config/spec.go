@@ -19,6 +19,8 @@ type Pipeline struct {
 	// Queue bounds the pipeline's durable queue (max_queue_events,
 	// max_queue_bytes, when_full); defaults apply to unset fields.
 	Queue QueueLimits
+	// Delivery holds delivery options (delivery.partitions).
+	Delivery Delivery
 	// Hash identifies the pipeline's effective config (after interpolation
 	// and merge keys; the engine adds referenced files such as jq_file).
 	// Reload leaves a pipeline alone while its hash is unchanged.

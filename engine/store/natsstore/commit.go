@@ -12,10 +12,13 @@ import (
 	"github.com/connectord/connectord/engine/store"
 )
 
-// ErrFenced is returned by Commit when the stream changed under this store:
-// another writer (a second connectord on the same stream, or a deposed one)
-// committed first. Nothing of the batch was written; the store re-reads the
-// stream before its next commit.
+// ErrFenced is returned by Commit when another writer changed what the
+// batch replaces: a key (a poller's cursor moved by the replica that took
+// its lease over) or a queued record. Nothing of the batch was written;
+// the store has caught up with the stream when Commit returns. A batch
+// that writes no key is tried again once caught up (up to maxTries), so
+// an append or an ack that merely shared an atomic batch with a fenced
+// write is not failed for it.
 var ErrFenced = errors.New("store: another writer changed the stream")
 
 // request is one caller's batch waiting for the commit goroutine, which owns
@@ -24,9 +27,26 @@ type request struct {
 	batch *store.Batch
 	est   int // upper bound of the messages it adds to an atomic batch
 
-	out  outcome
-	err  error
-	done chan struct{}
+	out   outcome
+	err   error
+	tries int // fenced attempts so far
+	done  chan struct{}
+}
+
+// maxTries bounds the attempts of a batch that is fenced again and again.
+const maxTries = 3
+
+// retryable reports whether a fenced request may simply be tried again
+// once the store has caught up: it writes no key (Put, Delete), whose
+// expectation is the fence itself. A PutIfAbsent is re-validated (and
+// fails ErrExists if the other writer set the key).
+func (r *request) retryable() bool {
+	for i := range r.batch.Ops {
+		if k := r.batch.Ops[i].Kind; k == store.OpPut || k == store.OpDelete {
+			return false
+		}
+	}
+	return r.tries < maxTries
 }
 
 // estimate bounds the messages b can add: one per op, two for a dead letter
@@ -96,6 +116,9 @@ const noResponderWait = 10 * time.Second
 func fillBatch(b *store.Batch, out outcome) {
 	for _, f := range out.fills {
 		op := &b.Ops[f.op]
+		if f.c != nil && f.seq == 0 {
+			continue // not acknowledged
+		}
 		if !f.dead {
 			op.Record.Seq, op.Record.Stored = f.seq, out.at
 			continue
@@ -196,7 +219,6 @@ type flight struct {
 	t        *tx
 	msgs     []*nats.Msg
 	live     []*request
-	last     uint64 // the stream's last sequence once it is stored
 	reply    chan *nats.Msg
 	deadline time.Time
 }
@@ -257,14 +279,7 @@ func (s *Store) run() {
 // server allows 50 atomic batches in flight per stream).
 const maxInFlight = 4
 
-// maxInFlight is maxInFlight, or 1 with per-subject fencing only: every
-// batch's expectations are then checked against acknowledged writes.
-func (s *Store) maxInFlight() int {
-	if s.opts.subjectFencingOnly {
-		return 1
-	}
-	return maxInFlight
-}
+func (s *Store) maxInFlight() int { return maxInFlight }
 
 // next drops the landed oldest flight; the one after it is now built on the
 // state itself.
@@ -274,8 +289,8 @@ func (s *Store) next(inflight []*flight) []*flight {
 		inflight[0].t.base = nil
 	}
 	if len(inflight) == 0 && s.stale {
-		// Re-read now, so that a caller told its batch was fenced reads the
-		// writes that fenced it. Failing that, the next group retries.
+		// Catch up now, so that a caller told its batch was fenced reads
+		// the writes that fenced it. Failing that, the next group retries.
 		_ = s.catchUp()
 	}
 	if len(inflight) == 0 {
@@ -283,6 +298,12 @@ func (s *Store) next(inflight []*flight) []*flight {
 			finish(r, r.err)
 		}
 		s.held = nil
+		if len(s.retry) > 0 {
+			s.qmu.Lock()
+			s.waiting = append(s.retry, s.waiting...)
+			s.qmu.Unlock()
+			s.retry = nil
+		}
 	}
 	return inflight
 }
@@ -300,12 +321,22 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 		}
 	}
 	var base *tx
-	expect := s.lastSeq
 	if n := len(inflight); n > 0 {
-		base, expect = inflight[n-1].t, inflight[n-1].last
+		base = inflight[n-1].t
 	}
 	now := s.now().Round(0).UTC()
 	t := newTx(s.st, base, now, s.limits)
+	t.seen = &s.seen
+	// The tail writes the state too: the overlay reads it read-locked.
+	s.mu.RLock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			s.mu.RUnlock()
+		}
+	}
+	defer unlock()
 	var live []*request
 	for _, r := range group {
 		r.out = t.apply(r.batch)
@@ -333,14 +364,15 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 		}
 		return nil
 	}
-	msgs, err := t.build(s.layout, expect, !s.opts.subjectFencingOnly)
+	msgs, err := t.build(s.layout)
+	unlock()
 	if err != nil {
 		for _, r := range live {
 			finish(r, fmt.Errorf("%w: %v", store.ErrInvalidOp, err))
 		}
 		return nil
 	}
-	f := &flight{t: t, msgs: msgs, live: live, last: expect + uint64(len(msgs)), deadline: time.Now().Add(s.opts.commitTimeout)}
+	f := &flight{t: t, msgs: msgs, live: live, deadline: time.Now().Add(s.opts.commitTimeout)}
 	if f.reply, err = s.replies.send(s.nc, msgs); err != nil {
 		s.stale = true
 		for _, r := range live {
@@ -352,46 +384,64 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 }
 
 // land reports the oldest flight's outcome to its callers and, if it was
-// stored and the state is current, applies exactly its messages.
+// stored, applies exactly its messages: an atomic batch's messages get
+// consecutive stream sequences (the server stores the batch as one entry),
+// so message i of a batch acknowledged at last is at last-len+1+i, and a
+// new record's Seq is that.
 func (s *Store) land(f *flight, m *nats.Msg, err error) {
 	s.replies.forget(f.reply)
 	var last uint64
 	if err == nil {
 		last, err = parseAck(m, f.msgs)
 	}
+	fenced := false
 	switch {
 	case err != nil && isWrongLastSequence(err):
-		s.stale = true
-		err = fmt.Errorf("%w %s (this store expected it at sequence %d): batch not written: %v", ErrFenced, s.opts.stream, f.last-uint64(len(f.msgs)), err)
+		s.stale, fenced = true, true
+		err = fmt.Errorf("%w %s: batch not written: %v", ErrFenced, s.opts.stream, err)
 	case err != nil:
 		s.stale = true
 		err = fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err)
-	case s.stale || last != f.last:
-		// Stored, but after a failure: the state catches up from the stream.
-		s.stale = true
 	default:
-		s.mu.Lock()
 		first := last - uint64(len(f.msgs)) + 1
+		at := time.Now()
+		s.mu.Lock()
 		for i, m := range f.msgs {
 			d, derr := decode(m.Data)
 			if derr != nil { // our own encoding: a bug, not a data error
+				s.mu.Unlock()
 				panic(fmt.Sprintf("natsstore: cannot decode own message %s: %v", m.Subject, derr))
 			}
-			s.st.apply(d)
-			s.st.track(m.Subject, first+uint64(i), d)
+			s.st.applyAt(m.Subject, first+uint64(i), &d, at)
+			switch {
+			case d.kind == kindKV:
+				s.seen.read(m.Subject, first+uint64(i))
+			case d.kind == kindGone && d.gone == kindKV:
+				s.seen.forget(m.Subject)
+			}
 		}
-		s.lastSeq = last
 		s.mu.Unlock()
+		for _, r := range f.live {
+			for i := range r.out.fills {
+				if c := r.out.fills[i].c; c != nil && c.msg >= 0 {
+					r.out.fills[i].seq = first + uint64(c.msg)
+				}
+			}
+		}
 		s.commits.Add(1)
 	}
 	for _, r := range f.live {
-		if s.stale {
-			// Told once the store has re-read the stream (see next).
+		switch {
+		case fenced && r.retryable():
+			r.tries++
+			s.retry = append(s.retry, r)
+		case s.stale:
+			// Told once the store has caught up (see next).
 			r.err = err
 			s.held = append(s.held, r)
-			continue
+		default:
+			finish(r, err)
 		}
-		finish(r, err)
 	}
 }
 

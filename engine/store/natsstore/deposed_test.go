@@ -4,23 +4,19 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/connectord/connectord/engine/store"
 	"github.com/connectord/connectord/engine/store/natsstore"
-	"github.com/connectord/connectord/engine/store/storetest"
 )
 
-// Two pollers, one deposed: its batch writes nothing. The stores run with
-// per-subject fencing only (no global expected-last-sequence), so what
-// rejects the deposed poller is its cursor message expecting the cursor's
-// subject sequence as it read it (and its events, the pipeline's Seq
-// counter's). A write that touches nothing the new poller moved still
+// Two pollers, one deposed: its batch writes nothing. There is no global
+// fence (several replicas write one stream), so what rejects the deposed
+// poller is its cursor message expecting the cursor's subject sequence as
+// it read it. A write that touches nothing the new poller moved still
 // goes through: the fence is per subject, not global.
 func TestTwoPollersOneDeposed(t *testing.T) {
 	ctx := context.Background()
 	o := options(cluster, 3, uniq("DEPOSED"))
-	natsstore.SubjectFencingOnly(&o)
 	commit := func(s *natsstore.Store, cursor string, ids ...string) error {
 		var b store.Batch
 		for _, id := range ids {
@@ -81,26 +77,4 @@ func TestTwoPollersOneDeposed(t *testing.T) {
 	if v, _ := check.Value(ctx, "poll", "note/deposed"); string(v) != "x" {
 		t.Fatalf("untouched-subject write missing: %q", v)
 	}
-}
-
-// The store contract holds with per-subject fencing alone (R1: the
-// per-subject checks are the same on every replica count).
-func TestContractSubjectFencingR1(t *testing.T) {
-	b := backend(single, 1)
-	b.Open = func(t testing.TB, now func() time.Time) store.Store {
-		o := options(single, 1, uniq("SUBJ"))
-		o.Now = now
-		natsstore.SubjectFencingOnly(&o)
-		return open(t, o)
-	}
-	b.Reopen = func(t testing.TB, s store.Store) store.Store {
-		ns := s.(*natsstore.Store)
-		if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
-			t.Fatalf("Close: %v", err)
-		}
-		o := options(single, 1, ns.Info().Stream)
-		natsstore.SubjectFencingOnly(&o)
-		return open(t, o)
-	}
-	storetest.Run(t, b)
 }

@@ -116,8 +116,7 @@ func (s *Store) applyBatch(batch jetstream.MessageBatch, seen *uint64) (n int, p
 		if err != nil {
 			return n, 0, fmt.Errorf("message %d on %s: %w (is another application publishing to %s?): %v", md.Sequence.Stream, msg.Subject(), errForeign, s.layout.filter(), err)
 		}
-		s.st.apply(d)
-		s.st.track(msg.Subject(), md.Sequence.Stream, d)
+		s.st.applyAt(msg.Subject(), md.Sequence.Stream, &d, time.Now())
 		*seen, pending, n = md.Sequence.Stream, md.NumPending, n+1
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {

@@ -33,10 +33,6 @@ type Options struct {
 	MaxBatch int
 	// Now is the time source for Record.Stored (tests fix it).
 	Now func() time.Time
-
-	// subjectFencingOnly drops the global expected-last-sequence check
-	// and keeps only the per-subject ones (tests of the per-subject fence).
-	subjectFencingOnly bool
 }
 
 type options struct {
@@ -45,12 +41,10 @@ type options struct {
 	connect       time.Duration
 	commitTimeout time.Duration
 	maxBatch      int
-
-	subjectFencingOnly bool
 }
 
 func (o Options) resolve() options {
-	r := options{stream: o.Stream, replicas: o.Replicas, connect: o.ConnectTimeout, commitTimeout: o.CommitTimeout, maxBatch: o.MaxBatch, subjectFencingOnly: o.subjectFencingOnly}
+	r := options{stream: o.Stream, replicas: o.Replicas, connect: o.ConnectTimeout, commitTimeout: o.CommitTimeout, maxBatch: o.MaxBatch}
 	if r.stream == "" {
 		r.stream = DefaultStream
 	}

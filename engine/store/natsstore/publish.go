@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,37 +25,54 @@ const (
 // the subject is simply empty, which reads back the same way.
 const tombstoneTTL = "1m"
 
-// build turns the overlay into the batch's messages, the first carrying the
-// expected last stream sequence that fences every other writer.
-func (t *tx) build(l layout, expectLast uint64, global bool) ([]*nats.Msg, error) {
+// tombstoneExpiry is when this store takes a key's tombstone to be gone
+// from the server (its Nats-TTL): a new write of the key then expects
+// sequence 0.
+const tombstoneExpiry = time.Minute
+
+// build turns the overlay into the batch's messages. There is no global
+// fence (several replicas write one stream); instead every message that
+// replaces or creates a key, and every message that replaces a queued
+// record, carries Nats-Expected-Last-Subject-Sequence: the sequence of the
+// subject's last message as this store knows it, 0 for a subject with
+// none. A poller whose cursor another replica moved, a second replica's
+// PutIfAbsent of a dedupe mark, a deposed owner's ack of a record the new
+// owner has rewritten: each fails the whole batch (ErrFenced) and writes
+// nothing. New records and transform dead letters are on fresh subjects
+// and need no expectation; a queued record's dead letter rolls up its
+// own subject, so a repeat is harmless. A subject that a batch in flight
+// ahead of this one writes gets no expectation: a clustered stream checks
+// them against what it has applied, not against proposals in flight, so
+// it would fail the batch. Only this store writes those subjects while
+// they are in flight (a poller's cursor, a delivery's record).
+func (t *tx) build(l layout) ([]*nats.Msg, error) {
 	msgs := make([]*nats.Msg, 0, t.messages())
-	t.subjects = map[string]uint64{}
-	// fence makes m replace exactly the message this store knows as its
-	// subject's last: a Seq counter or a key (a poller's cursor) that
-	// another writer moved meanwhile fails the whole batch. New keys, and
-	// keys this store saw deleted, are covered by the global check only.
-	fence := func(m *nats.Msg) {
-		if seq, ok := t.subjectSeq(m.Subject); ok {
+	t.subjects = map[string]bool{}
+	fence := func(m *nats.Msg, key bool) {
+		if seq, ok := t.subjectSeq(m.Subject, key); ok {
 			m.Header[jetstream.ExpectedLastSubjSeqHeader] = []string{strconv.FormatUint(seq, 10)}
 		}
-		t.subjects[m.Subject] = expectLast + uint64(len(msgs))
 	}
 	// An entity that exists rolls up its previous message; a new one has
 	// none to replace (at most a tombstone, older, that reads back the
 	// same way), which spares the server a per-subject purge.
-	add := func(subject string, data []byte, gone bool, rollup bool) {
+	add := func(c *change, subject string, data []byte, rollup bool) *nats.Msg {
 		m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 		if rollup {
 			m.Header[jetstream.MsgRollup] = []string{jetstream.MsgRollupSubject}
 		}
-		if gone {
+		if c != nil && c.gone {
 			m.Header[jetstream.MsgTTLHeader] = []string{tombstoneTTL}
 		}
+		if c != nil {
+			c.msg = len(msgs)
+		}
+		t.subjects[subject] = true
 		msgs = append(msgs, m)
+		return m
 	}
-	for p, seq := range t.seqs {
-		add(l.seqSubject(p), encodeSeq(p, seq), false, true)
-		fence(msgs[len(msgs)-1])
+	for p := range t.created {
+		add(nil, l.seqSubject(p), encodeSeq(p, 0), true)
 	}
 	for _, c := range t.order {
 		if c.gone && !c.existed {
@@ -62,26 +80,32 @@ func (t *tx) build(l layout, expectLast uint64, global bool) ([]*nats.Msg, error
 		}
 		switch c.kind {
 		case kindRecord:
+			subject, err := t.recordSubject(l, c)
+			if err != nil {
+				return nil, err
+			}
+			var m *nats.Msg
 			if c.gone {
-				add(l.queueSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindRecord, c.seq, ""), true, c.existed)
+				m = add(c, subject, encodeGone(c.pipeline, kindRecord, c.seq, ""), c.existed)
 			} else {
-				add(l.queueSubject(c.pipeline, c.seq), encodeRecord(c.pipeline, c.rec), false, c.existed)
+				m = add(c, subject, encodeRecord(c.pipeline, c.rec), c.existed)
+			}
+			if c.existed {
+				fence(m, false)
 			}
 		case kindDead:
+			subject := t.deadSubject(l, c)
 			if c.gone {
-				add(l.deadSubject(c.pipeline, c.seq), encodeGone(c.pipeline, kindDead, c.seq, ""), true, c.existed)
+				add(c, subject, encodeGone(c.pipeline, kindDead, c.seq, ""), c.existed)
 			} else {
-				add(l.deadSubject(c.pipeline, c.seq), encodeDead(c.pipeline, c.dead), false, c.existed)
+				add(c, subject, encodeDead(c.pipeline, c.dead), c.existed)
 			}
 		case kindKV:
+			subject := l.kvSubject(c.pipeline, c.key)
 			if c.gone {
-				add(l.kvSubject(c.pipeline, c.key), encodeGone(c.pipeline, kindKV, 0, c.key), true, c.existed)
+				fence(add(c, subject, encodeGone(c.pipeline, kindKV, 0, c.key), c.existed), true)
 			} else {
-				add(l.kvSubject(c.pipeline, c.key), encodeKV(c.pipeline, c.key, c.value), false, c.existed)
-			}
-			fence(msgs[len(msgs)-1])
-			if c.gone {
-				t.subjects[msgs[len(msgs)-1].Subject] = 0 // free once it lands
+				fence(add(c, subject, encodeKV(c.pipeline, c.key, c.value), c.existed), true)
 			}
 		}
 	}
@@ -90,28 +114,55 @@ func (t *tx) build(l layout, expectLast uint64, global bool) ([]*nats.Msg, error
 			return nil, fmt.Errorf("message %s of %d bytes is over the NATS server's max_payload (%d)", m.Subject, len(m.Data), t.limits.maxPayload)
 		}
 	}
-	if len(msgs) > 0 && global {
-		msgs[0].Header[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(expectLast, 10)}
-	}
 	return msgs, nil
 }
 
-// subjectSeq is the stream sequence of subject's last message as this
-// store knows it from the state: acknowledged, and so applied on the
-// stream leader. A subject that a batch in flight ahead of t writes
-// reports false: a clustered stream checks a batch's expectations against
-// what it has applied, not against proposals still in flight, so that
-// expectation would fail the batch; the global check (or, with per-subject
-// fencing only, committing one batch at a time) covers it. A subject freed
-// (a deleted key) or unknown reports false too.
-func (t *tx) subjectSeq(subject string) (uint64, bool) {
+// recordSubject is a queued record's subject: its own token if the group
+// creates it, else the subject the state knows it by.
+func (t *tx) recordSubject(l layout, c *change) (string, error) {
+	if c.id != "" {
+		return l.queueSubject(c.pipeline, c.id), nil
+	}
+	if sp := t.statePipe(c.pipeline); sp != nil {
+		if s, ok := sp.qsub[c.seq]; ok {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("record %d of pipeline %q has no known subject", c.seq, c.pipeline)
+}
+
+// deadSubject is a dead letter's subject: the one the state knows it by,
+// or the one the group gives it.
+func (t *tx) deadSubject(l layout, c *change) string {
+	if sp := t.statePipe(c.pipeline); sp != nil && c.seq < tentative {
+		if s, ok := sp.dsub[c.seq]; ok {
+			return s
+		}
+	}
+	id := c.id
+	if id == "" {
+		id = deadID(c.seq)
+	}
+	return l.deadSubject(c.pipeline, id)
+}
+
+// subjectSeq is the expected last sequence of subject: for a key this
+// store read or wrote, the sequence it read or wrote (see seen); else that
+// of its last message as the state knows it (acknowledged, and so applied
+// on the stream leader), or 0 for none. A subject a batch in flight ahead
+// of t writes reports false (see build).
+func (t *tx) subjectSeq(subject string, key bool) (uint64, bool) {
 	for x := t.base; x != nil; x = x.base {
-		if _, ok := x.subjects[subject]; ok {
+		if x.subjects[subject] {
 			return 0, false
 		}
 	}
-	seq, ok := t.st.subjects[subject]
-	return seq, ok
+	if key && t.seen != nil {
+		if seq, ok := t.seen.get(subject); ok {
+			return seq, true
+		}
+	}
+	return t.st.expectFor(subject, time.Now()), true
 }
 
 // batchAck is the server's answer to a batch commit.

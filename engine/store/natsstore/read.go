@@ -2,10 +2,12 @@ package natsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/connectord/connectord/engine/store"
 )
@@ -75,6 +77,8 @@ func (s *Store) Get(ctx context.Context, pipeline string, seq uint64) (store.Rec
 // Value returns the value of key, or ErrNotFound.
 func (s *Store) Value(ctx context.Context, pipeline, key string) ([]byte, error) {
 	var out []byte
+	subject := s.layout.kvSubject(pipeline, key)
+	var at uint64
 	err := s.view(ctx, func(st *state) error {
 		if p := st.pipes[pipeline]; p != nil {
 			if v, ok := p.value(key); ok {
@@ -82,14 +86,20 @@ func (s *Store) Value(ctx context.Context, pipeline, key string) ([]byte, error)
 				if out == nil {
 					out = []byte{}
 				}
+				at = st.subjects[subject].seq
 				return nil
 			}
 		}
+		at = st.expectFor(subject, time.Now())
 		return store.ErrNotFound
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.seen.read(subject, at) // read as absent: a write expects that
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: key %q of pipeline %q: %w", key, pipeline, err)
 	}
+	s.seen.read(subject, at)
 	return out, nil
 }
 

@@ -4,38 +4,42 @@
 // connectord, and a replacement can take over from the cluster.
 //
 // Mapping. Each entity is one message on its own subject (see layout):
-// a queued record, a dead letter, a key, and a per-pipeline Seq counter.
-// Every Commit becomes part of one atomic batch publish (nats-server ≥ 2.12)
-// in which each message rolls up (Nats-Rollup: sub) its entity's previous
-// version, and a delete is a tombstone with a short Nats-TTL. The first
-// message carries Nats-Expected-Last-Sequence: the stream's last sequence as
-// this store knows it, so a batch from a writer that has not seen every
-// earlier write (a second or deposed connectord) is rejected whole and
-// writes nothing (ErrFenced).
+// a queued record, a dead letter, a key, and a per-pipeline "exists"
+// marker. Every Commit becomes part of one atomic batch publish
+// (nats-server ≥ 2.12) in which each message rolls up (Nats-Rollup: sub)
+// its entity's previous version, and a delete is a tombstone with a short
+// Nats-TTL.
 //
-// Per-subject fencing, the first step towards several writers: each
-// message that replaces a pipeline's Seq counter or a key (a poller's
-// cursor) also carries Nats-Expected-Last-Subject-Sequence, the stream
-// sequence of that subject's message as this store read it. A deposed
-// poller's cursor write is so rejected on its own subject even where the
-// global check would let it through (tested with the global check off).
-// Expectations are set only on subjects no batch still in flight writes:
-// a clustered stream checks them against what it has applied.
+// Several writers. Any number of stores (replicas) may write one stream at
+// once. There is no global fence; what must not be overwritten is fenced
+// per subject with Nats-Expected-Last-Subject-Sequence (see build): keys
+// (a deposed poller's cursor write fails, and of two concurrent
+// PutIfAbsent of one dedupe mark exactly one wins) and replaced queued
+// records (a deposed delivery owner's late ack or update fails).
 //
-// Record.Seq is not the stream sequence: it is the per-pipeline counter the
-// store contract asks for (strictly increasing, never reused, shared with
-// transform-stage dead letters), assigned by the commit goroutine and
-// persisted in the same batch as the records it numbers. Stream sequences
-// are used only for fencing and for reading the stream back.
+// Record.Seq is the stream sequence of the message that appended the
+// record. It is unique and increasing across every writer with no shared
+// counter (so no hot subject that all writers would fence each other on):
+// an atomic batch's messages get consecutive sequences, so a record's is
+// known from the batch acknowledgement (the last sequence) and its
+// position in the batch. Stream order is the order the server took the
+// batches in, across writers, so a later event of an object always gets a
+// higher Seq than an earlier one, whichever replica took it in. Seqs are
+// not dense: other pipelines' messages, keys and tombstones take numbers
+// in between. The alternative, a per-pipeline counter moved with
+// compare-and-set, makes every append of every replica replace one subject:
+// concurrent intake on two replicas would fence (and retry) nearly every
+// batch.
 //
 // Reads are served from an in-memory copy of the stream's content, built by
 // reading the stream at Open (from the stream leader, checked against its
 // last sequence) and kept current by the commit goroutine, which applies
-// exactly the messages the server acknowledged. For the single writer the
-// contract assumes this is read-your-writes and exact; a write by another
-// writer is seen after this store's next commit is fenced (it then re-reads
-// the stream), or at the next Open. Memory grows with the backlog: the
-// bodies of queued records and dead letters are held in memory.
+// the messages the server acknowledged (read-your-writes), and by the
+// tail, an ordered consumer that applies every message of the stream, so
+// other writers' appends, updates, acks and dead letters are seen within
+// moments (Watch reports them; Sync waits for them). Memory grows with the
+// backlog: the bodies of queued records and dead letters are held in
+// memory.
 package natsstore
 
 import (
@@ -70,9 +74,13 @@ type Store struct {
 	closed bool
 
 	// Owned by the commit goroutine (and by Open before it starts).
-	lastSeq uint64     // the stream's last sequence as far as this store knows
-	stale   bool       // a commit failed: re-read the stream before the next
-	held    []*request // answered once the batches in flight are and the stream is re-read
+	lastSeq uint64     // the stream's last sequence read at Open
+	stale   bool       // a commit failed: catch up before the next
+	held    []*request // answered once the batches in flight are and the store caught up
+	retry   []*request // fenced, tried again once the store caught up
+
+	tail tail
+	seen seen
 
 	replies replies
 
@@ -153,6 +161,10 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err := s.replies.start(nc); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	if err := s.startTail(s.lastSeq + 1); err != nil {
+		s.replies.stop()
+		return nil, fmt.Errorf("store: following stream %s: %w", r.stream, err)
+	}
 	go s.run()
 	return s, nil
 }
@@ -178,6 +190,7 @@ func (s *Store) Close() error {
 	s.signal()
 	<-s.done
 	s.replies.stop()
+	s.stopTail()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -195,11 +208,12 @@ func (s *Store) isClosed() bool {
 	return s.qclosed
 }
 
-// catchUp re-reads the stream after a failed commit.
+// catchUp waits, after a failed commit, until the tail has applied
+// everything the stream held.
 func (s *Store) catchUp() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.commitTimeout)
 	defer cancel()
-	if err := s.readRetrying(ctx, s.lastSeq+1); err != nil {
+	if err := s.Sync(ctx); err != nil {
 		return err
 	}
 	s.stale = false

@@ -12,10 +12,17 @@ import (
 // a rollup (Nats-Rollup: sub) replaces the entity's previous version and a
 // delete is a short-lived tombstone:
 //
-//	<root>.<p>.n           the pipeline's last assigned Seq (also: "pipeline exists")
-//	<root>.<p>.q.<seq>     a queued Record
-//	<root>.<p>.d.<seq>     a DeadLetter
+//	<root>.<p>.n           "pipeline exists" (written once, by whoever creates it)
+//	<root>.<p>.q.<id>      a queued Record
+//	<root>.<p>.d.<id>      a DeadLetter
 //	<root>.<p>.k.<token>   a key-value entry
+//
+// A record's Seq is the stream sequence of the message that appended it,
+// known only once the batch is acknowledged, so its subject cannot name
+// it: <id> is a unique token (a NUID) chosen by the writer, and every
+// store learns the Seq-to-subject map from the stream. A dead letter of a
+// queued record uses "s" + the record's Seq (so a repeat rolls it up); a
+// transform-stage dead letter, which has no record, a NUID.
 //
 // <root> is "cd.<stream>", so that two deployments sharing a cluster (two
 // streams) never overlap. <p> is the pipeline name when it is a plain token
@@ -31,13 +38,16 @@ func (l layout) filter() string { return l.root + ".>" }
 
 func (l layout) seqSubject(p string) string { return l.root + "." + pipeToken(p) + ".n" }
 
-func (l layout) queueSubject(p string, seq uint64) string {
-	return l.root + "." + pipeToken(p) + ".q." + strconv.FormatUint(seq, 10)
+func (l layout) queueSubject(p, id string) string {
+	return l.root + "." + pipeToken(p) + ".q." + id
 }
 
-func (l layout) deadSubject(p string, seq uint64) string {
-	return l.root + "." + pipeToken(p) + ".d." + strconv.FormatUint(seq, 10)
+func (l layout) deadSubject(p, id string) string {
+	return l.root + "." + pipeToken(p) + ".d." + id
 }
+
+// deadID is the subject token of the dead letter of queued record seq.
+func deadID(seq uint64) string { return "s" + strconv.FormatUint(seq, 10) }
 
 func (l layout) kvSubject(p, key string) string {
 	return l.root + "." + pipeToken(p) + ".k." + keyToken(key)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nuid"
+
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -26,6 +28,11 @@ type change struct {
 	value   []byte
 	gone    bool // deleted
 	existed bool // the entity was in the stream before this group
+	// id is the subject token of a new record or transform dead letter.
+	id string
+	// msg is the change's message in the built batch (-1: none): a new
+	// record's Seq is the stream sequence of that message.
+	msg int
 }
 
 // tx applies a group of requests to an overlay, to be published as one
@@ -39,25 +46,30 @@ type tx struct {
 	now     time.Time
 	changes map[ref]*change
 	order   []*change
-	seqs    map[string]uint64 // pipelines whose Seq counter this group moved or created
+	created map[string]bool // pipelines this group creates (their "exists" message)
 	limits  limits
-	// subjects: the stream sequence each Seq counter and key message of
-	// this batch will have once stored (0: a key deleted), for the
-	// batches pipelined after it (set by build).
-	subjects map[string]uint64
+	tent    uint64 // last tentative Seq given to a new entity of this group
+	seen    *seen  // keys as this store last read or wrote them
+	// subjects: the subjects this batch writes, so that the batches
+	// pipelined after it set no expectation on them (set by build).
+	subjects map[string]bool
 }
+
+// tentative Seqs stand for the entities a group creates until the batch is
+// acknowledged; they are above any stream sequence and never leave the tx.
+const tentative = uint64(1) << 63
 
 type limits struct {
 	maxPayload int // the server's max_payload
 }
 
 func newTx(st *state, base *tx, now time.Time, lim limits) *tx {
-	return &tx{st: st, base: base, now: now.Round(0).UTC(), changes: map[ref]*change{}, seqs: map[string]uint64{}, limits: lim}
+	return &tx{st: st, base: base, now: now.Round(0).UTC(), changes: map[ref]*change{}, created: map[string]bool{}, limits: lim, tent: tentative}
 }
 
 // messages is how many messages the batch will hold.
 func (t *tx) messages() int {
-	n := len(t.seqs)
+	n := len(t.created)
 	for _, c := range t.order {
 		if !c.gone || c.existed {
 			n++
@@ -76,21 +88,25 @@ func (t *tx) find(r ref) (*change, bool) {
 	return nil, false
 }
 
-func (t *tx) set(c *change) {
+func (t *tx) set(c *change) *change {
 	if old, ok := t.changes[c.ref]; ok {
 		c.existed = old.existed
+		if c.id == "" {
+			c.id = old.id
+		}
 		*old = *c
-		return
+		return old
 	}
 	t.changes[c.ref] = c
 	t.order = append(t.order, c)
+	return c
 }
 
 func (t *tx) statePipe(p string) *pipe { return t.st.pipes[p] }
 
 func (t *tx) exists(p string) bool {
 	for x := t; x != nil; x = x.base {
-		if _, ok := x.seqs[p]; ok {
+		if x.created[p] {
 			return true
 		}
 	}
@@ -101,26 +117,24 @@ func (t *tx) exists(p string) bool {
 // its counter message, which is what lists it among Pipelines.
 func (t *tx) touch(p string) {
 	if !t.exists(p) {
-		t.seqs[p] = 0
+		t.created[p] = true
 	}
 }
 
+// sequence is the highest Seq of pipeline p this store has seen: a dead
+// letter may not claim a higher one.
 func (t *tx) sequence(p string) uint64 {
-	for x := t; x != nil; x = x.base {
-		if s, ok := x.seqs[p]; ok {
-			return s
-		}
-	}
 	if sp := t.statePipe(p); sp != nil {
 		return sp.seq
 	}
 	return 0
 }
 
-func (t *tx) nextSeq(p string) uint64 {
-	s := t.sequence(p) + 1
-	t.seqs[p] = s
-	return s
+// newID gives a new entity of this group its tentative Seq and subject
+// token.
+func (t *tx) newID() (uint64, string) {
+	t.tent++
+	return t.tent, nuid.Next()
 }
 
 func (t *tx) queued(p string, seq uint64) (*store.Record, bool) {
@@ -173,10 +187,11 @@ func (t *tx) before(r ref) bool {
 	return false
 }
 
-func (t *tx) put(r ref, c change) {
+func (t *tx) put(r ref, c change) *change {
 	c.ref = r
 	c.existed = t.before(r)
-	t.set(&c)
+	c.msg = -1
+	return t.set(&c)
 }
 
 // outcome is what a request is told once its group is published.
@@ -189,7 +204,8 @@ type outcome struct {
 
 type fill struct {
 	op   int
-	seq  uint64
+	c    *change // the new entity; nil: Seq known (a queued record's dead letter)
+	seq  uint64  // set once the batch is acknowledged
 	dead bool
 }
 
@@ -206,9 +222,10 @@ func (t *tx) apply(b *store.Batch) outcome {
 		case store.OpAppend:
 			t.touch(op.Pipeline)
 			r := op.Record
-			r.Seq, r.Stored = t.nextSeq(op.Pipeline), t.now
-			t.put(ref{kind: kindRecord, pipeline: op.Pipeline, seq: r.Seq}, change{rec: &r})
-			out.fills = append(out.fills, fill{op: i, seq: r.Seq})
+			seq, id := t.newID()
+			r.Seq, r.Stored = 0, t.now // 0: the stream sequence of its message
+			c := t.put(ref{kind: kindRecord, pipeline: op.Pipeline, seq: seq}, change{rec: &r, id: id})
+			out.fills = append(out.fills, fill{op: i, c: c})
 		case store.OpUpdate:
 			cur, ok := t.queued(op.Pipeline, op.Record.Seq)
 			if !ok {
@@ -223,9 +240,9 @@ func (t *tx) apply(b *store.Batch) outcome {
 			t.touch(op.Pipeline)
 			d := op.Dead
 			f := fill{op: i, dead: true}
+			key, id := d.Seq, deadID(d.Seq)
 			if d.Seq == 0 {
-				d.Seq = t.nextSeq(op.Pipeline)
-				f.seq = d.Seq
+				key, id = t.newID()
 			} else if cur, ok := t.queued(op.Pipeline, d.Seq); ok {
 				d.ID, d.Key, d.Body, d.Stored = cur.ID, cur.Key, cur.Body, cur.Stored
 				t.remove(ref{kind: kindRecord, pipeline: op.Pipeline, seq: d.Seq})
@@ -233,7 +250,10 @@ func (t *tx) apply(b *store.Batch) outcome {
 			if d.Died.IsZero() {
 				d.Died = t.now
 			}
-			t.put(ref{kind: kindDead, pipeline: op.Pipeline, seq: d.Seq}, change{dead: &d})
+			c := t.put(ref{kind: kindDead, pipeline: op.Pipeline, seq: key}, change{dead: &d, id: id})
+			if d.Seq == 0 {
+				f.c = c
+			}
 			out.fills = append(out.fills, f)
 		case store.OpPut, store.OpPutIfAbsent:
 			t.touch(op.Pipeline)

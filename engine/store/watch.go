@@ -1,0 +1,18 @@
+package store
+
+import "context"
+
+// Watcher is implemented by stores that other processes write as well
+// (several replicas on one NATS stream). A store that only this process
+// writes (bbolt) has no need of it: every change comes through its own
+// Commit.
+type Watcher interface {
+	// Watch reports changes to pipeline's queue made by other writers
+	// (appends, updates, acks) once this store's reads show them. The
+	// channel holds at most one value: the lowest Seq changed since it
+	// was last read. stop ends the watch; it is safe to call once.
+	Watch(pipeline string) (changes <-chan uint64, stop func())
+	// Sync returns once this store's reads show every write that was
+	// durable when Sync was called, whoever made it.
+	Sync(ctx context.Context) error
+}
