@@ -98,6 +98,14 @@ type PolicySink interface {
 	Policy() Policy
 }
 
+// TimeoutSink is a Sink whose Deliver never runs longer than Timeout. The
+// engine starts an attempt on a shared delivery partition only while the
+// partition's lease will outlast it.
+type TimeoutSink interface {
+	Sink
+	Timeout() time.Duration
+}
+
 // Policy is how the engine schedules deliveries for one sink.
 type Policy struct {
 	// MaxInFlight is the number of concurrent Deliver calls.

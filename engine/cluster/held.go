@@ -17,6 +17,9 @@ type Held struct {
 	done   chan struct{} // the renew loop ended
 	lost   chan struct{} // closed when the lease is lost (not on Release)
 
+	renewEvery time.Duration
+	since      time.Time // when it was acquired
+
 	mu         sync.Mutex
 	lease      Lease
 	validUntil time.Time
@@ -31,6 +34,10 @@ type HoldOptions struct {
 	// Retry is the pause between attempts while another replica holds
 	// the lease (default TTL/5).
 	Retry time.Duration
+	// Renew is the pause between renewals (default TTL/3). A holder that
+	// must see a long validity ahead at any moment (a delivery owner
+	// starting attempts of a sink timeout) renews more often.
+	Renew time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -68,7 +75,7 @@ func TryHold(ctx context.Context, c Coordinator, name, holder string, o HoldOpti
 		return nil, err
 	}
 	h := &Held{c: c, margin: o.Margin, now: o.Now, lease: l, validUntil: start.Add(c.TTL() - o.Margin),
-		done: make(chan struct{}), lost: make(chan struct{})}
+		renewEvery: o.Renew, since: start, done: make(chan struct{}), lost: make(chan struct{})}
 	var rctx context.Context
 	rctx, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	go h.renew(rctx, ctx.Done())
@@ -82,6 +89,9 @@ func (o HoldOptions) withDefaults(ttl time.Duration) HoldOptions {
 	if o.Retry <= 0 {
 		o.Retry = ttl / 5
 	}
+	if o.Renew <= 0 || o.Renew > ttl/3 {
+		o.Renew = ttl / 3
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -92,7 +102,7 @@ func (o HoldOptions) withDefaults(ttl time.Duration) HoldOptions {
 // lease is left to expire: a crash looks the same to the others).
 func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 	defer close(h.done)
-	every := h.c.TTL() / 3
+	every := h.renewEvery
 	t := time.NewTimer(every)
 	defer t.Stop()
 	// expiry fires when the validity runs out without a successful renew
@@ -154,6 +164,17 @@ func (h *Held) Valid() bool {
 	defer h.mu.Unlock()
 	return h.now().Before(h.validUntil)
 }
+
+// ValidFor reports whether the holder may start a piece of work that may
+// last d: the validity Valid checks runs for at least d more.
+func (h *Held) ValidFor(d time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now().Add(d).Before(h.validUntil)
+}
+
+// Since is when the lease was acquired.
+func (h *Held) Since() time.Time { return h.since }
 
 func (h *Held) untilInvalid() time.Duration {
 	h.mu.Lock()

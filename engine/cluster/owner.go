@@ -122,6 +122,39 @@ func (o *Owner) Owned() []int {
 	return out
 }
 
+// Holding is one partition an Owner holds, and since when.
+type Holding struct {
+	Partition int       `json:"partition"`
+	Since     time.Time `json:"since"`
+}
+
+// Holdings lists the partitions held now with the time each was acquired,
+// in partition order.
+func (o *Owner) Holdings() []Holding {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []Holding
+	for p, h := range o.held {
+		if h.Valid() {
+			out = append(out, Holding{Partition: p, Since: h.Since()})
+		}
+	}
+	slices.SortFunc(out, func(a, b Holding) int { return a.Partition - b.Partition })
+	return out
+}
+
+// ValidFor reports whether this replica may start, in partition p, an
+// attempt that may last d: it holds p's lease and will for at least d.
+func (o *Owner) ValidFor(p int, d time.Duration) bool {
+	o.mu.Lock()
+	h := o.held[p]
+	o.mu.Unlock()
+	return h != nil && h.ValidFor(d)
+}
+
+// N is the number of partitions.
+func (o *Owner) N() int { return o.n }
+
 // Valid reports whether this replica may start a delivery attempt in
 // partition p now: it holds p's lease and the lease's validity has not run
 // out (Held.Valid).

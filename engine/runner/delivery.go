@@ -54,6 +54,10 @@ type deliverer struct {
 	wake     chan struct{} // new records were stored
 	resumed  chan struct{} // an operator cleared a pause
 	epUp     chan struct{} // the endpoint came up
+	parts    *parts        // the delivery partitions this replica holds
+	changes  <-chan uint64 // another replica changed the queue (store.Watcher)
+	held     map[int]bool  // partitions as the window was last filled for
+	gateWait bool          // a head waits for its partition lease to run long enough
 
 	keys     map[string]*keyQueue
 	ready    keyHeap // heads that may go now, by Seq
@@ -109,6 +113,15 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.evict.reset()
 	d.ep.subscribe(d.epUp)
 	defer d.ep.unsubscribe(d.epUp)
+	if d.parts == nil {
+		d.parts = newParts(1)
+	}
+	d.held = d.parts.snapshot()
+	if w, ok := asWatcher(d.store); ok && d.parts.owner != nil {
+		changes, stop := w.Watch(d.name)
+		defer stop()
+		d.changes = changes
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -143,6 +156,12 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 			d.inflight--
 		case <-d.wake:
 			d.more = true
+		case seq := <-d.changes:
+			// Another replica's record may sort before what was read.
+			d.lastRead = min(d.lastRead, max(seq, 1)-1)
+			d.more = true
+		case <-d.parts.changed:
+			d.repartition(ctx)
 		case <-d.epUp:
 			d.releaseWaiting()
 		case <-d.resumed:
@@ -201,6 +220,9 @@ func (d *deliverer) fill(ctx context.Context) {
 // was evicted (its head is on disk: this record must wait behind it) or the
 // window already holds it (a rescan re-reads what it has).
 func (d *deliverer) add(r store.Record) {
+	if !d.parts.holds(d.parts.partitionOf(&r)) {
+		return // another replica's: read again when this one gains it
+	}
 	key := r.Key
 	if key == "" {
 		key = fmt.Sprintf("\x00%d", r.Seq) // unordered: a key of its own
@@ -282,6 +304,9 @@ func (d *deliverer) nextDue() time.Duration {
 	if w, ok := d.evict.due(d.clock.Now()); ok {
 		wait = min(wait, w)
 	}
+	if d.gateWait {
+		wait = min(wait, gateRecheck)
+	}
 	return wait
 }
 
@@ -293,9 +318,20 @@ func (d *deliverer) dispatch() {
 		d.dispatchProbe()
 		return
 	}
+	d.gateWait = false
+	var blocked []*keyQueue
 	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
 		kq := heap.Pop(&d.ready).(heapItem).kq
+		if !d.parts.mayStart(d.parts.partitionOf(&kq.items[0])) {
+			blocked = append(blocked, kq) // its lease would not outlast the attempt
+			continue
+		}
 		d.send(kq, false)
+	}
+	for _, kq := range blocked {
+		d.gateWait = true
+		kq.state = headReady
+		heap.Push(&d.ready, heapItem{kq: kq})
 	}
 }
 
@@ -306,6 +342,10 @@ func (d *deliverer) dispatch() {
 func (d *deliverer) dispatchProbe() {
 	kq := d.probeCandidate()
 	if kq == nil || d.pending >= d.workers {
+		return
+	}
+	if !d.parts.mayStart(d.parts.partitionOf(&kq.items[0])) {
+		d.gateWait = true
 		return
 	}
 	if ok, _ := d.ep.claimProbe(d.clock.Now()); !ok {
@@ -352,6 +392,15 @@ func (d *deliverer) handle(res attemptResult) {
 	d.pending--
 	kq := res.kq
 	kq.state = headIdle
+	if kq.dropped {
+		// Its partition was lost while the attempt ran: the new owner has
+		// the key now. If the partition came back meanwhile, read it anew.
+		d.forget(kq)
+		if d.parts.holds(d.parts.partitionOf(&res.rec)) {
+			d.rewindAll()
+		}
+		return
+	}
 	now := d.clock.Now()
 	switch {
 	case res.aborted:

@@ -99,8 +99,21 @@ func (r *Runtime) launch(g *generation) {
 	hctx, hard := context.WithCancel(context.Background())
 	g.deliverStop, g.deliverHard = stop, hard
 	g.deliverDone = make(chan struct{})
+	if g.deliverer.parts == nil {
+		g.deliverer.parts = newParts(cluster.DefaultPartitions)
+	}
+	// The partition leases are kept until delivery has drained: released
+	// earlier, a new owner could start an object's next event while this
+	// replica's attempt of the one before is still in flight.
+	pctx, pstop := context.WithCancel(context.Background())
+	partsDone := make(chan struct{})
+	go func() {
+		defer close(partsDone)
+		g.deliverer.parts.run(pctx)
+	}()
 	go func() {
 		defer close(g.deliverDone)
+		defer func() { pstop(); <-partsDone }()
 		g.deliverer.run(dctx, hctx)
 	}()
 
@@ -219,6 +232,9 @@ func (g *generation) stopDelivery(ctx context.Context, drain time.Duration) {
 	}
 	g.deliverHard()
 }
+
+// refused reports a generation registered without running (refuse).
+func (g *generation) refused() bool { return g.deliverDone == nil }
 
 func (g *generation) setState(s string) {
 	g.mu.Lock()

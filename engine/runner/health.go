@@ -67,3 +67,13 @@ func (t *trackedStore) CommitDeferred(ctx context.Context, b *store.Batch) error
 }
 
 var _ store.DeferredCommitter = (*trackedStore)(nil)
+
+// asWatcher is s's store.Watcher, looking through the runtime's tracking
+// wrapper: only stores that other replicas write have one.
+func asWatcher(s store.Store) (store.Watcher, bool) {
+	if t, ok := s.(*trackedStore); ok {
+		s = t.Store
+	}
+	w, ok := s.(store.Watcher)
+	return w, ok
+}

@@ -11,6 +11,9 @@ type keyQueue struct {
 	items []store.Record // in Seq order; items[0] is the head
 	state headState
 	index int // position in ready or waiting heap
+	// dropped: its partition was lost while its head was in flight; the
+	// key leaves the window when the attempt reports.
+	dropped bool
 }
 
 // headState is where a key queue's head is: in neither heap, ready,

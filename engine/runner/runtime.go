@@ -34,6 +34,11 @@ type Options struct {
 	Coordinator cluster.Coordinator
 	// ReplicaID names this replica as a lease holder (default "local").
 	ReplicaID string
+	// SharedDelivery spreads each pipeline's delivery over the replicas
+	// sharing the store: this replica delivers only the delivery
+	// partitions it holds leases on (cluster.Owner on Coordinator). Off
+	// (one process, bbolt), every partition is always this replica's.
+	SharedDelivery bool
 }
 
 // Runtime runs pipelines. Apply starts, replaces and stops them by name;
@@ -140,7 +145,7 @@ func (r *Runtime) Apply(ctx context.Context, built []*Built) ApplyResult {
 			r.replace(ctx, old, b)
 			res.Replaced = append(res.Replaced, b.Name())
 		default:
-			r.start(b)
+			r.start(ctx, b)
 			res.Started = append(res.Started, b.Name())
 		}
 	}
@@ -164,7 +169,20 @@ func (r *Runtime) Apply(ctx context.Context, built []*Built) ApplyResult {
 }
 
 func (r *Runtime) replace(ctx context.Context, old *generation, b *Built) {
+	parts, err := r.setupParts(ctx, b)
+	if err != nil {
+		if old.refused() {
+			r.refuse(old, b, err)
+			return
+		}
+		// A bad change never stops a running pipeline.
+		closeComponents(b)
+		r.opts.Logger.Error("pipeline change refused; the running generation goes on", "pipeline", b.Name(), "error", err)
+		old.setState("running; change refused: " + err.Error())
+		return
+	}
 	g := r.prepare(b)
+	g.deliverer.parts = parts
 	// The new route goes live first: from here on new requests reach the
 	// new generation; requests already inside the old handler finish there.
 	g.mount()
@@ -179,11 +197,31 @@ func (r *Runtime) replace(ctx context.Context, old *generation, b *Built) {
 	r.opts.Logger.Info("pipeline reloaded", "pipeline", b.Name(), "generation", g.number)
 }
 
-func (r *Runtime) start(b *Built) {
+func (r *Runtime) start(ctx context.Context, b *Built) {
+	parts, err := r.setupParts(ctx, b)
+	if err != nil {
+		r.refuse(nil, b, err)
+		return
+	}
 	g := r.prepare(b)
+	g.deliverer.parts = parts
 	g.mount()
 	r.launch(g)
 	r.opts.Logger.Info("pipeline started", "pipeline", b.Name(), "generation", g.number)
+}
+
+// refuse registers b as a pipeline that does not run (status shows why),
+// in place of old if old is refused too.
+func (r *Runtime) refuse(old *generation, b *Built, err error) {
+	if old != nil {
+		closeComponents(old.built)
+	}
+	g := r.prepare(b)
+	g.setState("refused: " + err.Error())
+	r.mu.Lock()
+	r.running[g.name] = g
+	r.mu.Unlock()
+	r.opts.Logger.Error("pipeline refused", "pipeline", b.Name(), "error", err)
 }
 
 func (r *Runtime) stop(ctx context.Context, g *generation) {

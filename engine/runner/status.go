@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"time"
+
+	"github.com/connectord/connectord/engine/cluster"
 )
 
 // hashSalt keys the hashes shown in status: the config hash covers secret
@@ -45,6 +47,15 @@ type PipelineStatus struct {
 	Totals    Totals         `json:"totals"`
 	LastError string         `json:"last_error,omitempty"`
 	LastErrAt time.Time      `json:"last_error_at,omitzero"`
+	// Partitions, when delivery is shared by replicas, says which of the
+	// pipeline's delivery partitions this replica delivers.
+	Partitions *PartitionStatus `json:"partitions,omitempty"`
+}
+
+// PartitionStatus is a pipeline's delivery partitions on this replica.
+type PartitionStatus struct {
+	Count int               `json:"count"`
+	Owned []cluster.Holding `json:"owned"`
 }
 
 // QueueStatus is the queue's size as the runtime counts it, against its
@@ -98,6 +109,12 @@ func (r *Runtime) Status() []PipelineStatus {
 			Delivery:   g.deliverer.Status(),
 			Endpoint:   g.deliverer.ep.status(),
 			Totals:     c.Snapshot(),
+		}
+		if p := g.deliverer.parts; p != nil && p.owner != nil {
+			st.Partitions = &PartitionStatus{Count: p.n, Owned: p.Holdings()}
+			if st.Partitions.Owned == nil {
+				st.Partitions.Owned = []cluster.Holding{}
+			}
 		}
 		st.Queue.Events, st.Queue.Bytes = r.QueueSize(g.name)
 		st.Queue.MaxEvents, st.Queue.MaxBytes = g.built.Spec.Queue.MaxEvents, g.built.Spec.Queue.MaxBytes

@@ -126,6 +126,9 @@ func (s *Sink) requestHeader(d engine.Delivery) http.Header {
 // Policy is the concurrency and retry schedule from the options.
 func (s *Sink) Policy() engine.Policy { return s.policy }
 
+// Timeout bounds one Deliver call (engine.TimeoutSink).
+func (s *Sink) Timeout() time.Duration { return s.timeout }
+
 // Close closes idle connections. Deliveries still running finish on theirs.
 func (s *Sink) Close() error {
 	s.transport.CloseIdleConnections()
@@ -145,3 +148,4 @@ var (
 func (s *Sink) Endpoint() string { return s.safeURL }
 
 var _ engine.EndpointSink = (*Sink)(nil)
+var _ engine.TimeoutSink = (*Sink)(nil)

@@ -1,0 +1,267 @@
+package runner
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/cluster"
+	"github.com/connectord/connectord/engine/store"
+)
+
+// PartitionsKey is the state key recording a pipeline's delivery
+// partitions, set by the first replica to run it: the partition of an
+// object must not change while its events are queued, so a replica
+// configured with another count refuses the pipeline.
+const PartitionsKey = "delivery.partitions"
+
+// attemptSlack is added to a sink's timeout when checking that a partition
+// lease outlasts an attempt: the attempt's outcome is committed after
+// Deliver returns.
+const attemptSlack = 500 * time.Millisecond
+
+// parts says which delivery partitions of one pipeline this replica
+// delivers. Without Options.SharedDelivery (one process: bbolt) there is
+// no owner and every partition is always held, so delivery is what it was
+// before partitions. Otherwise a cluster.Owner holds the leases of this
+// replica's share, rebalanced as members come and go.
+type parts struct {
+	n       int
+	owner   *cluster.Owner // nil: every partition always held
+	attempt time.Duration  // how long a lease must still run to start an attempt
+	every   time.Duration  // rebalance interval
+	changed chan struct{}  // ownership changed (one slot)
+
+	mu   sync.Mutex
+	held map[int]bool // as of the last rebalance
+}
+
+func newParts(n int) *parts {
+	return &parts{n: n, changed: make(chan struct{}, 1)}
+}
+
+// partitionOf is the partition of a record: by its key, or by its id for
+// an unordered record.
+func (p *parts) partitionOf(r *store.Record) int {
+	k := r.Key
+	if k == "" {
+		k = r.ID
+	}
+	return cluster.Partition(k, p.n)
+}
+
+// holds reports whether partition n was held at the last rebalance.
+func (p *parts) holds(n int) bool {
+	if p.owner == nil {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[n]
+}
+
+// mayStart reports whether an attempt in partition n may start now: its
+// lease is held and will be for the attempt's whole length.
+func (p *parts) mayStart(n int) bool {
+	return p.owner == nil || p.owner.ValidFor(n, p.attempt)
+}
+
+// snapshot is the held set as of the last rebalance.
+func (p *parts) snapshot() map[int]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.held)
+}
+
+// Holdings are the partitions held now, and since when (status).
+func (p *parts) Holdings() []cluster.Holding {
+	if p.owner == nil {
+		return nil
+	}
+	return p.owner.Holdings()
+}
+
+// run rebalances until ctx ends, then releases every partition.
+func (p *parts) run(ctx context.Context) {
+	if p.owner == nil {
+		return
+	}
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		_, _ = p.owner.Rebalance(ctx) // a failing coordinator: held leases lapse by their own validity
+		p.refresh()
+		select {
+		case <-ctx.Done():
+			p.owner.ReleaseAll(context.WithoutCancel(ctx))
+			p.refresh()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *parts) refresh() {
+	now := map[int]bool{}
+	for _, n := range p.owner.Owned() {
+		now[n] = true
+	}
+	p.mu.Lock()
+	same := maps.Equal(now, p.held)
+	p.held = now
+	p.mu.Unlock()
+	if !same {
+		select {
+		case p.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// setupParts builds a pipeline's partition gate and checks it: the count
+// recorded in the store (recorded now if none), and, when delivery is
+// shared, that an attempt fits in a partition lease.
+func (r *Runtime) setupParts(ctx context.Context, b *Built) (*parts, error) {
+	n := b.Spec.Delivery.Partitions
+	if n <= 0 {
+		n = cluster.DefaultPartitions
+	}
+	p := newParts(n)
+	if !r.opts.SharedDelivery {
+		return p, nil // one process delivers everything: nothing to agree on
+	}
+	if err := r.recordPartitions(ctx, b.Name(), n); err != nil {
+		return nil, err
+	}
+	ttl := r.opts.Coordinator.TTL()
+	o := cluster.HoldOptions{}
+	margin := ttl / 5
+	timeout := time.Second
+	if ts, ok := b.Sink.(engine.TimeoutSink); ok {
+		timeout = ts.Timeout()
+	}
+	p.attempt = timeout + attemptSlack
+	if p.attempt >= ttl-margin {
+		return nil, fmt.Errorf("sink timeout %s does not fit in a delivery partition lease: an attempt (plus %s to record its outcome) must end within the lease TTL %s minus its safety margin %s; lower the sink's timeout or raise the lease TTL", timeout, attemptSlack, ttl, margin)
+	}
+	// Renew often enough that right after each renewal, and up to the
+	// next, the lease runs for longer than an attempt: then the check
+	// before each attempt never holds delivery up.
+	o.Renew = max((ttl-margin-p.attempt)/2, 50*time.Millisecond)
+	p.owner = cluster.NewOwner(r.opts.Coordinator, b.Name(), r.opts.ReplicaID, n, o)
+	p.every = min(ttl/5, 500*time.Millisecond)
+	return p, nil
+}
+
+// errPartitions marks a pipeline refused for its partition count.
+var errPartitions = errors.New("delivery.partitions differs from the count recorded for this pipeline")
+
+// recordPartitions records n as the pipeline's partition count if none is,
+// and refuses a count other than the recorded one.
+func (r *Runtime) recordPartitions(ctx context.Context, name string, n int) error {
+	v, err := r.opts.Store.Value(ctx, name, PartitionsKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		var b store.Batch
+		b.PutIfAbsent(name, PartitionsKey, []byte(strconv.Itoa(n)))
+		err := r.opts.Store.Commit(ctx, &b)
+		if errors.Is(err, store.ErrExists) {
+			return r.recordPartitions(ctx, name, n) // another replica got there first
+		}
+		if err != nil {
+			return fmt.Errorf("recording delivery.partitions: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the recorded delivery.partitions: %w", err)
+	}
+	have, err := strconv.Atoi(string(v))
+	if err != nil {
+		return fmt.Errorf("recorded delivery.partitions %q is not a number", v)
+	}
+	if have != n {
+		return fmt.Errorf("%w: the config says %d, the store (written by the replica that first ran it) says %d; every replica must use %d, or the queue must be drained and the pipeline renamed", errPartitions, n, have, have)
+	}
+	return nil
+}
+
+// heldList is the sorted partitions of a set.
+func heldList(m map[int]bool) []int {
+	out := slices.Collect(maps.Keys(m))
+	slices.Sort(out)
+	return out
+}
+
+// gateRecheck is how soon a head held back by its partition lease is
+// looked at again (the lease is renewed meanwhile).
+const gateRecheck = 50 * time.Millisecond
+
+// repartition follows a change of the partitions held: keys of partitions
+// lost leave the window (their new owner delivers them; one in flight
+// leaves when its attempt reports), and if partitions were gained the
+// store is brought up to date with every replica's writes and the queue
+// is read again from the start, so each gained key starts with its
+// oldest unacknowledged record, attempts and retry time included.
+func (d *deliverer) repartition(ctx context.Context) {
+	now := d.parts.snapshot()
+	gained := false
+	for n := range now {
+		if !d.held[n] {
+			gained = true
+		}
+	}
+	for _, kq := range d.keys {
+		if len(kq.items) == 0 || now[d.parts.partitionOf(&kq.items[0])] {
+			continue
+		}
+		switch kq.state {
+		case headInFlight:
+			kq.dropped = true
+		case headReady:
+			heap.Remove(&d.ready, kq.index)
+			d.forget(kq)
+		case headWaiting:
+			heap.Remove(&d.waiting, kq.index)
+			d.forget(kq)
+		default:
+			d.forget(kq)
+		}
+	}
+	d.logger.Info("delivery partitions changed", "held", heldList(now))
+	d.held = now
+	if gained {
+		if w, ok := asWatcher(d.store); ok {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := w.Sync(sctx); err != nil && ctx.Err() == nil {
+				d.logger.Warn("catching up with other replicas before delivering gained partitions", "error", err)
+			}
+			cancel()
+		}
+		d.rewindAll()
+	}
+}
+
+// forget removes a key queue, not in a heap, from the window.
+func (d *deliverer) forget(kq *keyQueue) {
+	for _, r := range kq.items {
+		d.bodies -= len(r.Body)
+	}
+	d.entries -= len(kq.items)
+	kq.items = nil
+	delete(d.keys, kq.key)
+}
+
+// rewindAll reads the queue again from its start (window.go: lastRead 0
+// with no evicted keys keeps every invariant).
+func (d *deliverer) rewindAll() {
+	d.lastRead = 0
+	d.more = true
+	d.evict.reset()
+}
