@@ -24,7 +24,7 @@ const PartitionsKey = "delivery.partitions"
 
 // attemptSlack is added to a sink's timeout when checking that a partition
 // lease outlasts an attempt: the attempt's outcome is committed after
-// Deliver returns.
+// Deliver returns. It is at most a tenth of the lease TTL.
 const attemptSlack = 500 * time.Millisecond
 
 // parts says which delivery partitions of one pipeline this replica
@@ -147,9 +147,10 @@ func (r *Runtime) setupParts(ctx context.Context, b *Built) (*parts, error) {
 	if ts, ok := b.Sink.(engine.TimeoutSink); ok {
 		timeout = ts.Timeout()
 	}
-	p.attempt = timeout + attemptSlack
+	slack := min(attemptSlack, ttl/10)
+	p.attempt = timeout + slack
 	if p.attempt >= ttl-margin {
-		return nil, fmt.Errorf("sink timeout %s does not fit in a delivery partition lease: an attempt (plus %s to record its outcome) must end within the lease TTL %s minus its safety margin %s; lower the sink's timeout or raise the lease TTL", timeout, attemptSlack, ttl, margin)
+		return nil, fmt.Errorf("sink timeout %s does not fit in a delivery partition lease: an attempt (plus %s to record its outcome) must end within the lease TTL %s minus its safety margin %s; lower the sink's timeout or raise the lease TTL", timeout, slack, ttl, margin)
 	}
 	// Renew often enough that right after each renewal, and up to the
 	// next, the lease runs for longer than an attempt: then the check

@@ -68,8 +68,10 @@ type Config struct {
 	// ReplicaID names this replica among those sharing the store
 	// (--replica-id); "" is DefaultReplicaID().
 	ReplicaID string
-	// LeaseTTL is the TTL of the poll and member leases (default 10s).
-	// Every replica sharing a store must use the same.
+	// LeaseTTL is the TTL of the poll, member and delivery partition
+	// leases (default 10s with bolt, SharedLeaseTTL with NATS). Every
+	// replica sharing a store must use the same. With NATS a sink's
+	// timeout must fit in it (see runner: delivery partitions).
 	LeaseTTL time.Duration
 	// Coordinator, in tests, is the lease coordinator; nil: a
 	// cluster.Local with bolt, the KV bucket cd_leases with NATS.
@@ -158,16 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
-	if ms, err := cluster.Members(ctx, coord); err == nil && len(ms) > 1 {
-		// Leases and poller leadership are in place; several writers on one
-		// stream and split delivery are not (README: Running several replicas).
-		cfg.Logger.Warn("other replicas share this store: until delivery partitions and multi-writer intake land, run one active replica per stream", "replicas", len(ms))
-	}
+	_, shared := st.(*natsstore.Store)
 	d := &Daemon{cfg: cfg, store: st, addrs: map[string]string{}, metrics: admin.NewMetrics(), memberStop: mstop, memberDone: make(chan struct{})}
 	go d.keepMember(mctx, coord, member)
 	d.runtime = runner.NewRuntime(runner.Options{
 		Store: st, Logger: cfg.Logger, Clock: cfg.Clock, DrainTimeout: cfg.DrainTimeout, Observer: d.metrics,
 		Breaker: cfg.Breaker, Coordinator: coord, ReplicaID: cfg.ReplicaID,
+		SharedDelivery: shared,
 	})
 	gate := &startGate{next: d.metrics.InstrumentWebhooks(d.runtime.Router())}
 	if err := d.listen("listen", cfg.Listen, gate); err != nil {
@@ -362,6 +361,11 @@ func DefaultReplicaID() string {
 	return host + "-" + hex.EncodeToString(b[:])
 }
 
+// SharedLeaseTTL is the lease TTL on a NATS store: a delivery attempt
+// must end within a partition lease's TTL less its margin (a fifth), so
+// the HTTP sink's default 10s timeout needs more than 10s.
+const SharedLeaseTTL = 15 * time.Second
+
 // coordinator is the lease coordinator: cfg's, the KV bucket next to a
 // NATS store, or a Local one for the single process of a bolt store.
 func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coordinator, error) {
@@ -375,6 +379,9 @@ func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coord
 	ns, ok := st.(*natsstore.Store)
 	if !ok {
 		return cluster.NewLocal(ttl, nil), nil
+	}
+	if cfg.LeaseTTL <= 0 {
+		ttl = SharedLeaseTTL
 	}
 	c, err := natskv.New(ctx, ns.Conn(), natskv.Options{TTL: ttl, Replicas: ns.Info().Replicas})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,8 +32,10 @@ func TestReplicasAnnounceThemselves(t *testing.T) {
 	sim := intercomsim.New(intercomsim.Options{Token: "tok"})
 	api := httptest.NewServer(sim)
 	defer api.Close()
-	dir, _ := pipelineDir(t, "hooks.yaml", fmt.Sprintf(hookPipeline, "http://127.0.0.1:1/"))
-	if err := os.WriteFile(filepath.Join(dir, "convs.yaml"), fmt.Appendf(nil, pollPipeline, api.URL, "1s", "http://127.0.0.1:1/"), 0o644); err != nil {
+	// Sink timeouts that fit in the 1s partition leases.
+	short := func(p string) string { return strings.Replace(p, "signature: {key: k}", "signature: {key: k}, timeout: 300ms", 1) }
+	dir, _ := pipelineDir(t, "hooks.yaml", fmt.Sprintf(short(hookPipeline), "http://127.0.0.1:1/"))
+	if err := os.WriteFile(filepath.Join(dir, "convs.yaml"), fmt.Appendf(nil, short(pollPipeline), api.URL, "1s", "http://127.0.0.1:1/"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	spec := storeurl.Spec{URL: c.URLs() + "?replicas=1&stream=REPLICAS"}

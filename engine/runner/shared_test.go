@@ -1,0 +1,244 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/connectord/connectord/engine"
+	"github.com/connectord/connectord/engine/cluster"
+	"github.com/connectord/connectord/engine/cluster/natskv"
+	"github.com/connectord/connectord/engine/config"
+	"github.com/connectord/connectord/engine/runner"
+	"github.com/connectord/connectord/engine/store/natsstore"
+	"github.com/connectord/connectord/engine/store/natsstore/natstest"
+	"github.com/connectord/connectord/sinks/httpsink"
+)
+
+// orderReceiver counts deliveries by eventId ("<key>.<n>"): first
+// deliveries, duplicates, and per-key order inversions (a first delivery
+// of n after one of a higher n of the same key). It answers 503 to the
+// first attempt of every event with n%5 == 0, so records carry attempts
+// and retry times across a takeover.
+type orderReceiver struct {
+	mu       sync.Mutex
+	seen     map[string]int // eventId -> deliveries
+	last     map[string]int // key -> highest n first-delivered
+	failed   map[string]bool
+	inverted []string
+	dups     int
+	total    atomic.Int64
+}
+
+func newOrderReceiver() *orderReceiver {
+	return &orderReceiver{seen: map[string]int{}, last: map[string]int{}, failed: map[string]bool{}}
+}
+
+func (o *orderReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("Elements-Webhook-Id")
+	key, nstr, _ := strings.Cut(id, ".")
+	n, _ := strconv.Atoi(nstr)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n%5 == 0 && !o.failed[id] {
+		o.failed[id] = true
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	o.seen[id]++
+	if o.seen[id] > 1 {
+		o.dups++
+	} else {
+		if last, ok := o.last[key]; ok && n < last {
+			o.inverted = append(o.inverted, fmt.Sprintf("%s after %s.%d", id, key, last))
+		}
+		o.last[key] = max(o.last[key], n)
+		o.total.Add(1)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// crashCoord is a coordinator that a test can cut off, as if its replica
+// had crashed: nothing is renewed or released, the leases lapse.
+type crashCoord struct {
+	*natskv.KV
+	dead atomic.Bool
+}
+
+var errCrashed = errors.New("replica crashed")
+
+func (c *crashCoord) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
+	if c.dead.Load() {
+		return cluster.Lease{}, errCrashed
+	}
+	return c.KV.Acquire(ctx, name, holder)
+}
+
+func (c *crashCoord) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) {
+	if c.dead.Load() {
+		return cluster.Lease{}, errCrashed
+	}
+	return c.KV.Renew(ctx, l)
+}
+
+func (c *crashCoord) Release(ctx context.Context, l cluster.Lease) error {
+	if c.dead.Load() {
+		return errCrashed
+	}
+	return c.KV.Release(ctx, l)
+}
+
+// replica is one runtime on its own store connection and coordinator.
+type replica struct {
+	id    string
+	st    *natsstore.Store
+	coord *crashCoord
+	rt    *runner.Runtime
+	host  engine.Host
+	stop  context.CancelFunc // ends the member lease
+}
+
+// Three runtimes share one NATS stream and delivery: events of 24 objects
+// are taken in by all three, a counting receiver gets every event, no
+// object's events out of order, duplicates only of the same eventId. One
+// runtime then crashes (its leases lapse, nothing released); the other two
+// take its partitions within the lease TTL + 1s and deliver the rest.
+func TestSharedDeliveryFailover(t *testing.T) {
+	const ttl = time.Second
+	c, err := natstest.Start(natstest.Config{Dir: t.TempDir(), Servers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	recv := newOrderReceiver()
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	ctx := context.Background()
+
+	start := func(id string) *replica {
+		st, err := natsstore.Open(ctx, natsstore.Options{Servers: strings.Split(c.URLs(), ","), Stream: "SHARED", Replicas: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, err := natskv.New(ctx, st.Conn(), natskv.Options{TTL: ttl, Replicas: 1, Bucket: "shared_leases"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		coord := &crashCoord{KV: kv}
+		mctx, mstop := context.WithCancel(ctx)
+		if _, err := cluster.Hold(mctx, coord, cluster.MemberLease(id), id, cluster.HoldOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		sink, err := httpsink.New(httpsink.Options{URL: srv.URL, Timeout: config.Duration(200 * time.Millisecond), MaxInFlight: 8,
+			Retry: httpsink.RetryOptions{InitialInterval: config.Duration(20 * time.Millisecond), MaxInterval: config.Duration(50 * time.Millisecond)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := runner.NewRuntime(runner.Options{Store: st, Coordinator: coord, ReplicaID: id, SharedDelivery: true})
+		src := hostSource{host: make(chan engine.Host, 1)}
+		b := built("shared", "h", src, sink, sink.Policy())
+		b.Spec.Delivery.Partitions = 16
+		rt.Apply(ctx, []*runner.Built{b})
+		return &replica{id: id, st: st, coord: coord, rt: rt, host: <-src.host, stop: mstop}
+	}
+	rs := []*replica{start("a"), start("b"), start("c")}
+	defer func() {
+		for _, r := range rs {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			r.rt.Shutdown(sctx)
+			cancel()
+			r.stop()
+			_ = r.st.Close()
+		}
+	}()
+	owned := func(r *replica) []int {
+		var out []int
+		for _, p := range r.rt.Status() {
+			if p.Partitions != nil {
+				for _, h := range p.Partitions.Owned {
+					out = append(out, h.Partition)
+				}
+			}
+		}
+		return out
+	}
+	covered := func(live ...*replica) bool {
+		all := map[int]bool{}
+		for _, r := range live {
+			for _, p := range owned(r) {
+				all[p] = true
+			}
+		}
+		return len(all) == 16
+	}
+	waitFor(t, "16 partitions spread over 3 replicas", func() bool {
+		return covered(rs...) && len(owned(rs[0])) > 0 && len(owned(rs[1])) > 0 && len(owned(rs[2])) > 0
+	})
+	t.Logf("partitions: a %v, b %v, c %v", owned(rs[0]), owned(rs[1]), owned(rs[2]))
+
+	// Each object's events are emitted one after another, each through
+	// the next live replica, as webhooks behind a load balancer would be.
+	const keys, each = 24, 20
+	var live atomic.Int32
+	live.Store(3)
+	emit := func(from, to int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, keys)
+		for k := range keys {
+			wg.Go(func() {
+				key := fmt.Sprintf("k%d", k)
+				for n := from; n < to; n++ {
+					r := rs[(k+n)%int(live.Load())]
+					id := fmt.Sprintf("%s.%d", key, n)
+					if err := r.host.Emit(ctx, []engine.Event{{ID: id, Key: key, Value: map[string]any{"n": n}}}); err != nil {
+						errs <- fmt.Errorf("emit %s on %s: %w", id, r.id, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	began := time.Now()
+	emit(0, each/2)
+	waitFor(t, "some deliveries", func() bool { return recv.total.Load() >= keys*each/4 })
+
+	// c crashes: its coordinator answers nothing, its store is gone.
+	crashed := time.Now()
+	rs[2].coord.dead.Store(true)
+	_ = rs[2].st.Close()
+	live.Store(2)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		emit(each/2, each)
+	}()
+	waitFor(t, "a and b hold every partition", func() bool { return covered(rs[0], rs[1]) })
+	failover := time.Since(crashed)
+	<-emitted
+	waitFor(t, "every event delivered", func() bool { return recv.total.Load() == keys*each })
+	elapsed := time.Since(began)
+
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	t.Logf("%d events over 3 replicas (one crashed): %d duplicates (same eventId), %d order inversions, failover %.2fs (TTL %s), %.0f events/s",
+		keys*each, recv.dups, len(recv.inverted), failover.Seconds(), ttl, float64(keys*each)/elapsed.Seconds())
+	if len(recv.inverted) > 0 {
+		t.Fatalf("order inversions: %v", recv.inverted)
+	}
+	if failover > ttl+time.Second {
+		t.Fatalf("failover took %v, want ≤ TTL + 1s", failover)
+	}
+}
