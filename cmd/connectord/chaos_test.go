@@ -227,6 +227,9 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	drained := time.Since(loadStart)
 
 	log := recv.Deliveries()
+	if path := os.Getenv("CHAOS_DUMP"); path != "" {
+		dumpDeliveries(t, path, log, map[string]time.Time{"nats_killed": natsKilled, "replica_killed": killed, "replica_restarted": restarted})
+	}
 	hooks := check(log, webhookChange, ackedChanges(acks))
 	convs := check(log, pollChange("convs", "conversations"), finalVersions(sim, intercomsim.Conversations))
 	arts := check(log, pollChange("arts", "articles"), finalVersions(sim, intercomsim.Articles))
@@ -450,6 +453,24 @@ func replicaNamed(rs []*fleet.Replica, id string) *fleet.Replica {
 		}
 	}
 	return nil
+}
+
+// dumpDeliveries writes the receiver's log as JSON lines (CHAOS_DUMP=file),
+// for looking into a failure.
+func dumpDeliveries(t *testing.T, path string, log []fleet.Delivery, marks map[string]time.Time) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	enc.Encode(marks)
+	for _, d := range log {
+		ch, _ := webhookChange(d)
+		enc.Encode(map[string]any{"at": d.At, "replica": d.Replica, "pipeline": d.Pipeline, "object": d.Object, "n": ch.n, "status": d.Status,
+			"part": cluster.Partition(d.Object, cluster.DefaultPartitions), "id": d.EventID})
+	}
 }
 
 func head(s []string) []string { return s[:min(len(s), 5)] }

@@ -48,7 +48,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "warn", "connectord's log level")
 	replicas := fs.Int("cluster", 0, "run this many replicas (child processes of `connectord run`) on --store instead of one in-process connectord")
 	storeURL := fs.String("store", "", "with --cluster: the NATS JetStream cluster the replicas share, nats://h1:4222,h2:4222,… (?stream=NAME, default DEMO)")
-	leaseTTL := fs.Duration("lease-ttl", 5*time.Second, "with --cluster: the replicas' lease TTL (how soon a crashed replica's work moves)")
+	leaseTTL := fs.Duration("lease-ttl", daemon.SharedLeaseTTL, "with --cluster: the replicas' lease TTL (how soon a crashed replica's work moves; the pipelines' sink timeouts must fit in it)")
 	restartAfter := fs.Duration("restart-after", 10*time.Second, "with --cluster: restart a replica that died after this long (0: leave it dead)")
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code

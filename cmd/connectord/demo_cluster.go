@@ -245,7 +245,7 @@ func (l *replicaLog) Write(p []byte) (int, error) {
 			continue
 		}
 		var attrs []string
-		for _, k := range []string{"pipeline", "partitions", "error"} {
+		for _, k := range []string{"pipeline", "held", "error"} {
 			if v, ok := rec[k]; ok {
 				attrs = append(attrs, fmt.Sprintf("%s=%v", k, v))
 			}

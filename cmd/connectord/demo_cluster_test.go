@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +34,10 @@ func TestDemoClusterShowsEventsFromSeveralReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Sink timeouts that fit the test's 2s leases (the shipped 10s
+		// need the default 15s).
+		b = bytes.ReplaceAll(b, []byte("timeout: 10s"), []byte("timeout: 1s"))
+		b = bytes.ReplaceAll(b, []byte("signature:\n      key: ${SIGNATURE_KEY:-demo-signature-key}"), []byte("timeout: 1s\n    signature:\n      key: ${SIGNATURE_KEY:-demo-signature-key}"))
 		os.WriteFile(filepath.Join(conf, f), b, 0o644)
 	}
 	demoReplicaCommand = testConnectord
