@@ -228,7 +228,7 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 
 	log := recv.Deliveries()
 	if path := os.Getenv("CHAOS_DUMP"); path != "" {
-		dumpDeliveries(t, path, log, map[string]time.Time{"nats_killed": natsKilled, "replica_killed": killed, "replica_restarted": restarted})
+		dumpDeliveries(t, path, log, acks, map[string]time.Time{"nats_killed": natsKilled, "replica_killed": killed, "replica_restarted": restarted})
 	}
 	hooks := check(log, webhookChange, ackedChanges(acks))
 	convs := check(log, pollChange("convs", "conversations"), finalVersions(sim, intercomsim.Conversations))
@@ -252,10 +252,10 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	per, _ := recv.Counts()
 	t.Logf("chaos figures (3 nats-servers and the simulator in the test process, 3 connectord replicas as child processes, lease TTL %v):", chaosTTL)
 	t.Logf("  ready: NATS cluster %v, fleet %v", natsReady.Round(10*time.Millisecond), fleetReady.Round(10*time.Millisecond))
-	t.Logf("  webhooks: %d acknowledged (%d attempts, %d without 2xx), %d delivered, %d duplicates (same eventId), 0 lost; %.0f acknowledged events/s over %v",
-		len(acks), load.sent.Load(), load.failed.Load(), hooks.delivered, hooks.duplicates, float64(len(acks))/loadTime.Seconds(), loadTime.Round(100*time.Millisecond))
-	t.Logf("  polls: conversations %d versions, %d duplicates; articles %d versions, %d duplicates; %d polls, 0 concurrent",
-		convs.delivered, convs.duplicates, arts.delivered, arts.duplicates, len(sim.Polls()))
+	t.Logf("  webhooks: %d acknowledged (%d attempts, %d without 2xx), %d delivered, %d duplicates (same eventId), %d lost, %d order inversions; %.0f acknowledged events/s over %v",
+		len(acks), load.sent.Load(), load.failed.Load(), hooks.delivered, hooks.duplicates, len(hooks.missing), len(hooks.inversions), float64(len(acks))/loadTime.Seconds(), loadTime.Round(100*time.Millisecond))
+	t.Logf("  polls: conversations %d versions, %d duplicates, %d final versions missing; articles %d versions, %d duplicates, %d missing; %d polls, %d concurrent",
+		convs.delivered, convs.duplicates, len(convs.missing), arts.delivered, arts.duplicates, len(arts.missing), len(sim.Polls()), len(sim.Overlaps()))
 	t.Logf("  callbacks: %d in all (receiver answered 503 to every 37th), per replica %v", len(log), per)
 	t.Logf("  NATS stream-leader node %d stopped: longest gap between acknowledgements %v", leader+1, natsGap.Round(10*time.Millisecond))
 	t.Logf("  replica %s killed: its partitions delivered by others after %v, conversations polled by another after %v (limit %v)",
@@ -457,7 +457,7 @@ func replicaNamed(rs []*fleet.Replica, id string) *fleet.Replica {
 
 // dumpDeliveries writes the receiver's log as JSON lines (CHAOS_DUMP=file),
 // for looking into a failure.
-func dumpDeliveries(t *testing.T, path string, log []fleet.Delivery, marks map[string]time.Time) {
+func dumpDeliveries(t *testing.T, path string, log []fleet.Delivery, acks []ack, marks map[string]time.Time) {
 	f, err := os.Create(path)
 	if err != nil {
 		t.Log(err)
@@ -466,6 +466,9 @@ func dumpDeliveries(t *testing.T, path string, log []fleet.Delivery, marks map[s
 	defer f.Close()
 	enc := json.NewEncoder(f)
 	enc.Encode(marks)
+	for _, a := range acks {
+		enc.Encode(map[string]any{"ack": true, "at": a.at, "object": a.obj, "n": a.n, "via": a.via})
+	}
 	for _, d := range log {
 		ch, _ := webhookChange(d)
 		enc.Encode(map[string]any{"at": d.At, "replica": d.Replica, "pipeline": d.Pipeline, "object": d.Object, "n": ch.n, "status": d.Status,
