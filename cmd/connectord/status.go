@@ -149,6 +149,9 @@ func printStatus(w io.Writer, resp admin.PipelinesResponse) {
 		if p.Poller != nil {
 			fmt.Fprintf(w, "%s is polled by replica %s for %s\n", p.Name, p.Poller.Replica, admin.HumanDuration(resp.Now.Sub(p.Poller.Since)))
 		}
+		if line := admin.PartitionsLine(p.Partitions, resp.Now); line != "" {
+			fmt.Fprintf(w, "%s: this replica %s\n", p.Name, line)
+		}
 	}
 	if resp.Replica != "" {
 		line := "replica " + resp.Replica

@@ -28,11 +28,27 @@ type Owner struct {
 
 	mu   sync.Mutex
 	held map[int]*Held
+	// leaving: partitions this replica should give up but still holds
+	// because work is in flight in them (busy); no new work starts there.
+	leaving map[int]bool
+	busy    func(p int) bool
 }
 
 // NewOwner returns an Owner of none of pipeline's n partitions yet.
 func NewOwner(c Coordinator, pipeline, replica string, n int, o HoldOptions) *Owner {
-	return &Owner{c: c, pipeline: pipeline, replica: replica, n: n, opts: o, held: map[int]*Held{}}
+	return &Owner{c: c, pipeline: pipeline, replica: replica, n: n, opts: o, held: map[int]*Held{}, leaving: map[int]bool{}}
+}
+
+// SetBusy makes Rebalance keep a partition it should give up for as long
+// as busy(p) reports work in flight there (it starts none: Valid is false),
+// so the next owner never starts an object's next event while this replica
+// still delivers the one before. busy is called with the Owner's lock
+// held; a caller that counts work in flight must count an attempt before
+// asking Valid or ValidFor whether it may start it.
+func (o *Owner) SetBusy(busy func(p int) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.busy = busy
 }
 
 // Rebalance brings the owned partitions towards this replica's share among
@@ -54,15 +70,23 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		select {
 		case <-h.Lost():
 			delete(o.held, p)
+			delete(o.leaving, p)
 			continue
 		default:
 		}
-		if !slices.Contains(want, p) {
-			if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) {
-				return false, err
-			}
-			delete(o.held, p)
+		if slices.Contains(want, p) {
+			delete(o.leaving, p)
+			continue
 		}
+		o.leaving[p] = true
+		if o.busy != nil && o.busy(p) {
+			continue // given up once its work in flight is done
+		}
+		if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) {
+			return false, err
+		}
+		delete(o.held, p)
+		delete(o.leaving, p)
 	}
 	complete := true
 	for _, p := range want {
@@ -105,6 +129,7 @@ func (o *Owner) ReleaseAll(ctx context.Context) {
 	for p, h := range o.held {
 		_ = h.Release(ctx)
 		delete(o.held, p)
+		delete(o.leaving, p)
 	}
 }
 
@@ -114,7 +139,7 @@ func (o *Owner) Owned() []int {
 	defer o.mu.Unlock()
 	var out []int
 	for p, h := range o.held {
-		if h.Valid() {
+		if h.Valid() && !o.leaving[p] {
 			out = append(out, p)
 		}
 	}
@@ -135,7 +160,7 @@ func (o *Owner) Holdings() []Holding {
 	defer o.mu.Unlock()
 	var out []Holding
 	for p, h := range o.held {
-		if h.Valid() {
+		if h.Valid() && !o.leaving[p] {
 			out = append(out, Holding{Partition: p, Since: h.Since()})
 		}
 	}
@@ -147,9 +172,9 @@ func (o *Owner) Holdings() []Holding {
 // attempt that may last d: it holds p's lease and will for at least d.
 func (o *Owner) ValidFor(p int, d time.Duration) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	h := o.held[p]
-	o.mu.Unlock()
-	return h != nil && h.ValidFor(d)
+	return h != nil && !o.leaving[p] && h.ValidFor(d)
 }
 
 // N is the number of partitions.
@@ -160,7 +185,7 @@ func (o *Owner) N() int { return o.n }
 // out (Held.Valid).
 func (o *Owner) Valid(p int) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	h := o.held[p]
-	o.mu.Unlock()
-	return h != nil && h.Valid()
+	return h != nil && !o.leaving[p] && h.Valid()
 }

@@ -220,7 +220,7 @@ func (d *deliverer) fill(ctx context.Context) {
 // was evicted (its head is on disk: this record must wait behind it) or the
 // window already holds it (a rescan re-reads what it has).
 func (d *deliverer) add(r store.Record) {
-	if !d.parts.holds(d.parts.partitionOf(&r)) {
+	if !d.owns(&r) {
 		return // another replica's: read again when this one gains it
 	}
 	key := r.Key
@@ -322,7 +322,7 @@ func (d *deliverer) dispatch() {
 	var blocked []*keyQueue
 	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
 		kq := heap.Pop(&d.ready).(heapItem).kq
-		if !d.parts.mayStart(d.parts.partitionOf(&kq.items[0])) {
+		if !d.parts.begin(d.parts.partitionOf(&kq.items[0])) {
 			blocked = append(blocked, kq) // its lease would not outlast the attempt
 			continue
 		}
@@ -344,11 +344,13 @@ func (d *deliverer) dispatchProbe() {
 	if kq == nil || d.pending >= d.workers {
 		return
 	}
-	if !d.parts.mayStart(d.parts.partitionOf(&kq.items[0])) {
+	part := d.parts.partitionOf(&kq.items[0])
+	if !d.parts.begin(part) {
 		d.gateWait = true
 		return
 	}
 	if ok, _ := d.ep.claimProbe(d.clock.Now()); !ok {
+		d.parts.end(part)
 		return
 	}
 	if kq.state == headReady {
@@ -392,11 +394,12 @@ func (d *deliverer) handle(res attemptResult) {
 	d.pending--
 	kq := res.kq
 	kq.state = headIdle
+	d.parts.end(d.parts.partitionOf(&res.rec))
 	if kq.dropped {
 		// Its partition was lost while the attempt ran: the new owner has
 		// the key now. If the partition came back meanwhile, read it anew.
 		d.forget(kq)
-		if d.parts.holds(d.parts.partitionOf(&res.rec)) {
+		if d.owns(&res.rec) {
 			d.rewindAll()
 		}
 		return

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -38,14 +39,31 @@ type parts struct {
 	attempt time.Duration  // how long a lease must still run to start an attempt
 	every   time.Duration  // rebalance interval
 	changed chan struct{}  // ownership changed (one slot)
+	// inflight counts attempts running per partition: the owner keeps a
+	// partition it should give up until its attempts are done.
+	inflight []atomic.Int32
 
 	mu   sync.Mutex
 	held map[int]bool // as of the last rebalance
 }
 
 func newParts(n int) *parts {
-	return &parts{n: n, changed: make(chan struct{}, 1)}
+	return &parts{n: n, changed: make(chan struct{}, 1), inflight: make([]atomic.Int32, n)}
 }
+
+// begin claims an attempt in partition n if one may start now (mayStart),
+// counting it first so that the owner cannot give n up in between.
+func (p *parts) begin(n int) bool {
+	p.inflight[n].Add(1)
+	if p.mayStart(n) {
+		return true
+	}
+	p.inflight[n].Add(-1)
+	return false
+}
+
+// end is the end of an attempt begun in partition n.
+func (p *parts) end(n int) { p.inflight[n].Add(-1) }
 
 // partitionOf is the partition of a record: by its key, or by its id for
 // an unordered record.
@@ -55,16 +73,6 @@ func (p *parts) partitionOf(r *store.Record) int {
 		k = r.ID
 	}
 	return cluster.Partition(k, p.n)
-}
-
-// holds reports whether partition n was held at the last rebalance.
-func (p *parts) holds(n int) bool {
-	if p.owner == nil {
-		return true
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.held[n]
 }
 
 // mayStart reports whether an attempt in partition n may start now: its
@@ -157,6 +165,7 @@ func (r *Runtime) setupParts(ctx context.Context, b *Built) (*parts, error) {
 	// before each attempt never holds delivery up.
 	o.Renew = max((ttl-margin-p.attempt)/2, 50*time.Millisecond)
 	p.owner = cluster.NewOwner(r.opts.Coordinator, b.Name(), r.opts.ReplicaID, n, o)
+	p.owner.SetBusy(func(n int) bool { return p.inflight[n].Load() > 0 })
 	p.every = min(ttl/5, 500*time.Millisecond)
 	return p, nil
 }
@@ -265,4 +274,13 @@ func (d *deliverer) rewindAll() {
 	d.lastRead = 0
 	d.more = true
 	d.evict.reset()
+}
+
+// owns reports whether r's partition was held when the window was last
+// repartitioned. The window follows that snapshot, not the live holdings:
+// a partition gained is taken in only by the rewind that repartition does,
+// which reads each of its keys from its oldest record; taken in by a read
+// in between, a key could start with a later record than its oldest.
+func (d *deliverer) owns(r *store.Record) bool {
+	return d.parts.owner == nil || d.held[d.parts.partitionOf(r)]
 }

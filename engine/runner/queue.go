@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/store"
@@ -21,6 +22,11 @@ type queueGauge struct {
 	bytes  int64
 	synced bool
 	stale  bool // an outside change: count again before the next check
+	// maxAge, when set, recounts a count older than that: with replicas
+	// sharing the store, others take in and deliver this queue's events
+	// too, so the local bookkeeping drifts.
+	maxAge   time.Duration
+	syncedAt time.Time
 }
 
 // QueueLimit bounds a pipeline's queue; zero fields are unlimited.
@@ -55,7 +61,7 @@ func (q *queueGauge) invalidate() {
 // snapshot returns the current size, counting it from st first if needed.
 func (q *queueGauge) snapshot(ctx context.Context, st store.Store, pipeline string) (events, bytes int64, err error) {
 	q.mu.Lock()
-	ok := q.synced && !q.stale
+	ok := q.synced && !q.stale && (q.maxAge == 0 || time.Since(q.syncedAt) < q.maxAge)
 	events, bytes = q.events, q.bytes
 	q.mu.Unlock()
 	if ok {
@@ -66,7 +72,7 @@ func (q *queueGauge) snapshot(ctx context.Context, st store.Store, pipeline stri
 		return 0, 0, err
 	}
 	q.mu.Lock()
-	q.events, q.bytes, q.synced, q.stale = events, bytes, true, false
+	q.events, q.bytes, q.synced, q.stale, q.syncedAt = events, bytes, true, false, time.Now()
 	q.mu.Unlock()
 	return events, bytes, nil
 }
@@ -122,7 +128,14 @@ func (r *Runtime) queueGauge(name string) *queueGauge {
 	q := r.queues[name]
 	if q == nil {
 		q = &queueGauge{}
+		if r.opts.SharedDelivery {
+			q.maxAge = sharedRecount
+		}
 		r.queues[name] = q
 	}
 	return q
 }
+
+// sharedRecount is how old a queue count may get when replicas share the
+// store (see queueGauge.maxAge).
+const sharedRecount = time.Second

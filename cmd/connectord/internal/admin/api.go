@@ -37,6 +37,9 @@ type Pipeline struct {
 	// source runs only there), and since when; nil for webhook pipelines
 	// or while no replica holds it.
 	Poller *LeaseHolder `json:"poller,omitempty"`
+	// Partitions, when replicas share delivery, are the pipeline's
+	// delivery partitions this replica delivers, and since when.
+	Partitions *runner.PartitionStatus `json:"partitions,omitempty"`
 
 	Cursors    []Cursor  `json:"cursors,omitempty"`
 	LagSeconds *float64  `json:"lag_seconds,omitempty"` // the largest cursor lag
@@ -147,8 +150,8 @@ func (h *Handler) view(ctx context.Context, st runner.PipelineStatus, reload Rel
 		InFlight: st.Delivery.InFlight, WaitingRetry: st.Delivery.Waiting, Window: st.Delivery.Window,
 		QueueBytes: st.Queue.Bytes, MaxQueueEvents: st.Queue.MaxEvents, MaxQueueBytes: st.Queue.MaxBytes,
 		LastError: st.LastError, LastErrorAt: st.LastErrAt,
-		Totals: st.Totals,
-		Rates:  h.history.rates(st.Name, st.Totals, now),
+		Totals: st.Totals, Partitions: st.Partitions,
+		Rates: h.history.rates(st.Name, st.Totals, now),
 	}
 	if state != StateRemoved {
 		p.Reload = reload.forPipeline(st.Name, st.File)

@@ -47,6 +47,8 @@ type pageRow struct {
 	EndpointTitle string
 	// PollerLine says which replica polls ("polled by r2 for 5m").
 	PollerLine string
+	// PartitionsLine says which delivery partitions this replica delivers.
+	PartitionsLine string
 }
 
 type pageReload struct {
@@ -110,6 +112,7 @@ func (h *Handler) row(p Pipeline, now time.Time) pageRow {
 	if p.Poller != nil {
 		row.PollerLine = "polled by " + p.Poller.Replica + " for " + HumanDuration(now.Sub(p.Poller.Since))
 	}
+	row.PartitionsLine = PartitionsLine(p.Partitions, now)
 	if ep := p.Endpoint; ep != nil {
 		row.EndpointLine, row.EndpointDown = EndpointLine(*ep, now), ep.State == "down"
 		row.EndpointTitle = ep.Endpoint
@@ -199,4 +202,41 @@ func Truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// PartitionsLine says which delivery partitions this replica delivers and
+// since when: "delivers partitions 2,3,6 of 16 (for 5m; newest 10s)", or
+// "" when delivery is not shared.
+func PartitionsLine(ps *runner.PartitionStatus, now time.Time) string {
+	if ps == nil {
+		return ""
+	}
+	if len(ps.Owned) == 0 {
+		return fmt.Sprintf("delivers none of %d partitions", ps.Count)
+	}
+	nums := make([]string, len(ps.Owned))
+	oldest, newest := ps.Owned[0].Since, ps.Owned[0].Since
+	for i, h := range ps.Owned {
+		nums[i] = fmt.Sprint(h.Partition)
+		oldest, newest = minTime(oldest, h.Since), maxTime(newest, h.Since)
+	}
+	line := fmt.Sprintf("delivers partitions %s of %d (for %s", strings.Join(nums, ","), ps.Count, HumanDuration(now.Sub(oldest)))
+	if newest.Sub(oldest) >= time.Second {
+		line += "; newest " + HumanDuration(now.Sub(newest))
+	}
+	return line + ")"
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -33,7 +33,9 @@ func TestReplicasAnnounceThemselves(t *testing.T) {
 	api := httptest.NewServer(sim)
 	defer api.Close()
 	// Sink timeouts that fit in the 1s partition leases.
-	short := func(p string) string { return strings.Replace(p, "signature: {key: k}", "signature: {key: k}, timeout: 300ms", 1) }
+	short := func(p string) string {
+		return strings.Replace(p, "signature: {key: k}", "signature: {key: k}, timeout: 300ms", 1)
+	}
 	dir, _ := pipelineDir(t, "hooks.yaml", fmt.Sprintf(short(hookPipeline), "http://127.0.0.1:1/"))
 	if err := os.WriteFile(filepath.Join(dir, "convs.yaml"), fmt.Appendf(nil, short(pollPipeline), api.URL, "1s", "http://127.0.0.1:1/"), 0o644); err != nil {
 		t.Fatal(err)
@@ -84,6 +86,17 @@ func TestReplicasAnnounceThemselves(t *testing.T) {
 	if v := status(r2); v.Replica != "r2" || members(v) != "r1 r2 " || poller(v) != "r1" {
 		t.Fatalf("r2's status: replica %q, members %q, poller %q", v.Replica, members(v), poller(v))
 	}
+	// The webhook pipeline's 16 delivery partitions are split between
+	// the two, and each one's status says which it delivers.
+	parts := func(v admin.PipelinesResponse) int {
+		for _, p := range v.Pipelines {
+			if p.Name == "hooks" && p.Partitions != nil {
+				return len(p.Partitions.Owned)
+			}
+		}
+		return -1
+	}
+	eventually(t, "partitions split 8/8", func() bool { return parts(status(r1)) == 8 && parts(status(r2)) == 8 })
 	if _, err := start("r1"); err == nil {
 		t.Fatal("a second live replica r1 was let in")
 	}
