@@ -37,7 +37,11 @@ func (fp *fileParser) delivery(d *Delivery, n *yaml.Node) {
 		case "partitions":
 			p, err := strconv.Atoi(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil || p < 1 || p > MaxPartitions {
-				fp.add(v, "delivery.partitions: expected a whole number from 1 to %d, got %s", MaxPartitions, describe(v))
+				got := describe(v)
+				if v.Kind == yaml.ScalarNode {
+					got = strconv.Quote(v.Value)
+				}
+				fp.add(v, "delivery.partitions: expected a whole number from 1 to %d, got %s", MaxPartitions, got)
 				continue
 			}
 			d.Partitions, d.PartitionsPos = p, NodePos(fp.file, v)

@@ -166,7 +166,7 @@ func (r *Runtime) setupParts(ctx context.Context, b *Built) (*parts, error) {
 	o.Renew = max((ttl-margin-p.attempt)/2, 50*time.Millisecond)
 	p.owner = cluster.NewOwner(r.opts.Coordinator, b.Name(), r.opts.ReplicaID, n, o)
 	p.owner.SetBusy(func(n int) bool { return p.inflight[n].Load() > 0 })
-	p.every = min(ttl/5, 500*time.Millisecond)
+	p.every = min(ttl/10, 500*time.Millisecond)
 	return p, nil
 }
 

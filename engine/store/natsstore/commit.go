@@ -226,10 +226,11 @@ type flight struct {
 // run is the commit goroutine. A group is whatever arrived while the
 // batches before it were being published, so one lone caller pays one round
 // trip and a crowd shares them. Up to maxInFlight batches are pipelined:
-// each is built on those ahead of it and expects the stream's last sequence
-// they will leave, so if one fails, the server rejects the ones after it
-// too, and the state (changed only by acknowledged batches, in order) never
-// holds a write the stream does not.
+// each is validated against the overlay of those ahead of it, and sets no
+// subject expectation on what they write (see build). The state changes
+// only by acknowledged batches and the tail, so it never holds a write the
+// stream does not; after a failure the store catches up (Sync) before the
+// next batch.
 func (s *Store) run() {
 	defer close(s.done)
 	var inflight []*flight
