@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/cmd/connectord/intercomsim"
-	"github.com/connectord/connectord/cmd/connectord/internal/admin"
 	"github.com/connectord/connectord/cmd/connectord/internal/fleet"
 	"github.com/connectord/connectord/engine/cluster"
 	"github.com/connectord/connectord/engine/store/natsstore/natstest"
@@ -176,9 +174,9 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	natsGap := longestAckGap(load.acked(), natsKilled, time.Now())
 
 	// 2. The replica polling conversations crashes.
-	victim := replicaNamed(replicas, pollerOf(t, replicas, "convs"))
+	victim := replicaNamed(replicas, lastPoller(sim.Polls(), "/conversations"))
 	if victim == nil {
-		t.Fatal("no replica reports the conversations poller")
+		t.Fatal("nobody polled conversations")
 	}
 	owned := partitionsLastDeliveredBy(recv.Deliveries(), victim.ID, "hooks")
 	if len(owned) == 0 {
@@ -443,24 +441,12 @@ func pollTakeover(polls []intercomsim.Poll, path, dead string, killed time.Time)
 	return 0, false
 }
 
-// pollerOf asks the replicas' status API which replica polls pipeline.
-func pollerOf(t *testing.T, rs []*fleet.Replica, pipeline string) string {
-	t.Helper()
-	for _, r := range rs {
-		resp, err := http.Get("http://" + r.AdminAddr() + "/api/pipelines")
-		if err != nil {
-			continue
-		}
-		var v admin.PipelinesResponse
-		err = json.NewDecoder(resp.Body).Decode(&v)
-		resp.Body.Close()
-		if err != nil {
-			continue
-		}
-		for _, p := range v.Pipelines {
-			if p.Name == pipeline && p.Poller != nil {
-				return p.Poller.Replica
-			}
+// lastPoller is the client of the latest poll of path the simulator saw:
+// the replica holding its poll lease now.
+func lastPoller(polls []intercomsim.Poll, path string) string {
+	for _, p := range slices.Backward(polls) {
+		if p.Path == path {
+			return p.Client
 		}
 	}
 	return ""
