@@ -64,8 +64,12 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		ids = append(ids, m.Holder)
 	}
 	want := Assign(o.n, ids)[o.replica]
+	// The lock is not held across the coordinator's round trips: Valid
+	// and ValidFor, asked before every delivery attempt, must not wait
+	// for them. Rebalance itself runs on one goroutine at a time.
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	release := map[int]*Held{}
+	var acquire []int
 	for p, h := range o.held {
 		select {
 		case <-h.Lost():
@@ -82,17 +86,24 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		if o.busy != nil && o.busy(p) {
 			continue // given up once its work in flight is done
 		}
-		if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) {
-			return false, err
-		}
-		delete(o.held, p)
+		release[p] = h
+		delete(o.held, p) // from here on no work starts in p
 		delete(o.leaving, p)
 	}
-	complete := true
 	for _, p := range want {
-		if _, ok := o.held[p]; ok {
-			continue
+		if _, ok := o.held[p]; !ok {
+			acquire = append(acquire, p)
 		}
+	}
+	o.mu.Unlock()
+	var firstErr error
+	for _, h := range release {
+		if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) && firstErr == nil {
+			firstErr = err // the lease lapses by itself
+		}
+	}
+	complete := true
+	for _, p := range acquire {
 		h, err := TryHold(ctx, o.c, PartitionLease(o.pipeline, p), o.replica, o.opts)
 		if err != nil {
 			complete = false
@@ -101,9 +112,11 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 			}
 			return false, err
 		}
+		o.mu.Lock()
 		o.held[p] = h
+		o.mu.Unlock()
 	}
-	return complete, nil
+	return complete && firstErr == nil, firstErr
 }
 
 // Run rebalances every interval until ctx ends, then releases every

@@ -178,7 +178,7 @@ func (r *Runtime) replace(ctx context.Context, old *generation, b *Built) {
 		// A bad change never stops a running pipeline.
 		closeComponents(b)
 		r.opts.Logger.Error("pipeline change refused; the running generation goes on", "pipeline", b.Name(), "error", err)
-		old.setState("running; change refused: " + err.Error())
+		old.setState("degraded: change refused, the previous generation runs: " + err.Error())
 		return
 	}
 	g := r.prepare(b)

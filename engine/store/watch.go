@@ -8,9 +8,11 @@ import "context"
 // Commit.
 type Watcher interface {
 	// Watch reports changes to pipeline's queue made by other writers
-	// (appends, updates, acks) once this store's reads show them. The
-	// channel holds at most one value: the lowest Seq changed since it
-	// was last read. stop ends the watch; it is safe to call once.
+	// (appends, updates, acks) once this store's reads show them; it may
+	// report some of this store's own too. The channel holds at most one
+	// value: the lowest Seq changed since it was last read, so a reader
+	// that re-reads the queue from there misses nothing. stop ends the
+	// watch; call it once.
 	Watch(pipeline string) (changes <-chan uint64, stop func())
 	// Sync returns once this store's reads show every write that was
 	// durable when Sync was called, whoever made it.

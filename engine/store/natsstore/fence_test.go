@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -160,6 +161,7 @@ func TestTwoWritersOneStream(t *testing.T) {
 	}
 	results := make([][]got, 2*emitters)
 	errs := make(chan error, 2*emitters)
+	began := time.Now()
 	var wg sync.WaitGroup
 	for e := range 2 * emitters {
 		s := a
@@ -181,6 +183,7 @@ func TestTwoWritersOneStream(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	elapsed := time.Since(began)
 	close(errs)
 	for err := range errs {
 		t.Fatalf("commit: %v", err)
@@ -214,7 +217,7 @@ func TestTwoWritersOneStream(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d records from 2 writers, %d batches", len(want), 2*emitters*each)
+	t.Logf("%d records from 2 writers in %d batches, %v (%.0f records/s)", len(want), 2*emitters*each, elapsed.Round(time.Millisecond), float64(len(want))/elapsed.Seconds())
 }
 
 // A dedupe mark put by two replicas at once: exactly one batch wins, the
@@ -263,3 +266,53 @@ func TestPutIfAbsentAcrossWriters(t *testing.T) {
 
 // uniq names a stream for one test run (-count may repeat a test).
 func uniq(prefix string) string { return fmt.Sprintf("%s%d", prefix, streams.Add(1)) }
+
+// A store's Watch reports another writer's append and ack (with a Seq no
+// higher than theirs) once the store's reads show them, and Sync waits
+// for them.
+func TestWatchSeesOtherWriters(t *testing.T) {
+	ctx := context.Background()
+	o := options(single, 1, uniq("WATCH"))
+	a, b := open(t, o), open(t, o)
+	changes, stop := a.Watch("p")
+	defer stop()
+	var own store.Batch
+	own.Append("p", store.Record{ID: "own"})
+	if err := a.Commit(ctx, &own); err != nil {
+		t.Fatal(err)
+	}
+	var other store.Batch
+	other.Append("p", store.Record{ID: "other"})
+	if err := b.Commit(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case seq := <-changes:
+		// The lowest Seq changed: the other's, or this store's own if
+		// the tail applied it before its acknowledgement came.
+		if seq != other.Ops[0].Record.Seq && seq != own.Ops[0].Record.Seq {
+			t.Fatalf("watch reported seq %d, want %d (or %d)", seq, other.Ops[0].Record.Seq, own.Ops[0].Record.Seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change reported for the other writer's append")
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := a.Get(ctx, "p", other.Ops[0].Record.Seq); err != nil || r.ID != "other" {
+		t.Fatalf("after Sync: %+v, %v", r, err)
+	}
+	var ack store.Batch
+	ack.Ack("p", own.Ops[0].Record.Seq)
+	if err := b.Commit(ctx, &ack); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case seq := <-changes:
+		if seq != own.Ops[0].Record.Seq {
+			t.Fatalf("watch reported seq %d for the ack, want %d", seq, own.Ops[0].Record.Seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change reported for the other writer's ack")
+	}
+}

@@ -27,9 +27,13 @@
 // higher Seq than an earlier one, whichever replica took it in. Seqs are
 // not dense: other pipelines' messages, keys and tombstones take numbers
 // in between. The alternative, a per-pipeline counter moved with
-// compare-and-set, makes every append of every replica replace one subject:
-// concurrent intake on two replicas would fence (and retry) nearly every
-// batch.
+// compare-and-set, makes every append of every replica replace one subject,
+// so the replicas' batches fence each other and must be retried, and
+// batches that append cannot be pipelined (a subject in flight can carry
+// no expectation). Measured on the test cluster (R3, 2 writers × 8
+// emitters, 400 batches of 2 records, 2-core machine, back to back): the
+// counter fenced 4% of the batches and stored 2,280 records/s; the stream
+// sequence fences none and stored 4,013 records/s (TestTwoWritersOneStream).
 //
 // Reads are served from an in-memory copy of the stream's content, built by
 // reading the stream at Open (from the stream leader, checked against its

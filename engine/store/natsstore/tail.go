@@ -21,7 +21,8 @@ type tail struct {
 
 	mu        sync.Mutex
 	pos       uint64        // last stream sequence applied
-	progress  chan struct{} // closed (and replaced) when pos advances
+	progress  chan struct{} // closed (and replaced) when pos advances and wanted
+	wanted    bool          // a Sync waits on progress
 	err       error         // a message that is not the store's
 	watchers  map[string][]chan uint64
 	lastPrune time.Time
@@ -65,14 +66,19 @@ func (s *Store) tailed(msg jetstream.Msg) {
 		return
 	}
 	seq := md.Sequence.Stream
-	d, derr := decode(msg.Data())
 	now := time.Now()
 	applied := false
+	var d decoded
+	var derr error
 	s.mu.Lock()
-	if derr == nil {
-		applied = s.st.applyAt(msg.Subject(), seq, &d, now)
-		if applied && d.kind == kindGone && d.gone == kindKV {
-			s.seen.forget(msg.Subject())
+	// Most messages are this store's own, applied at their acknowledgement:
+	// skip those without decoding them again.
+	if mk, ok := s.st.subjects[msg.Subject()]; !ok || seq > mk.seq {
+		if d, derr = decode(msg.Data()); derr == nil {
+			applied = s.st.applyAt(msg.Subject(), seq, &d, now)
+			if applied && d.kind == kindGone && d.gone == kindKV {
+				s.seen.forget(msg.Subject())
+			}
 		}
 	}
 	s.st.tailed = max(s.st.tailed, seq)
@@ -94,8 +100,11 @@ func (s *Store) tailed(msg jetstream.Msg) {
 	}
 	if seq > s.tail.pos {
 		s.tail.pos = seq
-		close(s.tail.progress)
-		s.tail.progress = make(chan struct{})
+		if s.tail.wanted {
+			close(s.tail.progress)
+			s.tail.progress = make(chan struct{})
+			s.tail.wanted = false
+		}
 	}
 	if !applied {
 		return
@@ -132,8 +141,9 @@ func notify(ch chan uint64, seq uint64) {
 }
 
 // Watch reports changes to pipeline's queue that reached this store from
-// the stream rather than through its own Commit: another replica's
-// appends, updates and acks. The channel holds at most one value, the
+// the stream: another replica's appends, updates and acks (and, now and
+// then, this store's own, when the tail applies them before their
+// acknowledgement arrives). The channel holds at most one value, the
 // lowest Seq changed since it was last read. stop ends the watch.
 func (s *Store) Watch(pipeline string) (<-chan uint64, func()) {
 	ch := make(chan uint64, 1)
@@ -169,6 +179,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	for {
 		s.tail.mu.Lock()
 		pos, progress, terr := s.tail.pos, s.tail.progress, s.tail.err
+		s.tail.wanted = true
 		s.tail.mu.Unlock()
 		if terr != nil {
 			return fmt.Errorf("store: stream %s: %w", s.opts.stream, terr)
