@@ -204,6 +204,7 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	waitHealthy(t, load, recv, restarted, "the healed fleet to take and deliver webhooks")
 
 	stopLoad()
+	sim.OnRequest(nil) // the workspace goes quiet: the final versions stay final
 	<-loadDone
 	<-churnDone
 	loadTime := time.Since(loadStart)
