@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -56,6 +57,8 @@ type deliverer struct {
 	epUp     chan struct{} // the endpoint came up
 	parts    *parts        // the delivery partitions this replica holds
 	changes  <-chan uint64 // another replica changed the queue (store.Watcher)
+	watcher  store.Watcher // set when replicas share the store
+	atStable bool          // reading stopped at the store's Stable Seq
 	held     map[int]bool  // partitions as the window was last filled for
 	gateWait bool          // a head waits for its partition lease to run long enough
 
@@ -120,7 +123,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	if w, ok := asWatcher(d.store); ok && d.parts.owner != nil {
 		changes, stop := w.Watch(d.name)
 		defer stop()
-		d.changes = changes
+		d.changes, d.watcher = changes, w
 	}
 	var wg sync.WaitGroup
 	for range workers {
@@ -193,6 +196,7 @@ func (d *deliverer) fill(ctx context.Context) {
 	if d.entries >= maxWindow && d.stalled() {
 		d.evictWaiting()
 	}
+	d.atStable = false
 	for d.more && d.entries < maxWindow && d.ready.Len()+d.pending < 2*d.policy.MaxInFlight {
 		limit := min(readChunk, maxWindow-d.entries)
 		recs, err := d.store.Pending(ctx, d.name, d.lastRead, limit)
@@ -206,7 +210,18 @@ func (d *deliverer) fill(ctx context.Context) {
 		if len(recs) < limit {
 			d.more = false
 		}
+		stable := uint64(math.MaxUint64)
+		if d.watcher != nil {
+			stable = d.watcher.Stable()
+		}
 		for _, r := range recs {
+			if r.Seq > stable {
+				// A record above Stable may be this replica's own while
+				// another's earlier one of its key is not visible yet:
+				// read it once the store has caught up to it.
+				d.more, d.atStable = true, true
+				return
+			}
 			d.lastRead = r.Seq
 			d.add(r)
 		}
@@ -306,6 +321,9 @@ func (d *deliverer) nextDue() time.Duration {
 	}
 	if d.gateWait {
 		wait = min(wait, gateRecheck)
+	}
+	if d.atStable {
+		wait = min(wait, stableRecheck)
 	}
 	return wait
 }

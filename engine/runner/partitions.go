@@ -213,6 +213,10 @@ func heldList(m map[int]bool) []int {
 // looked at again (the lease is renewed meanwhile).
 const gateRecheck = 50 * time.Millisecond
 
+// stableRecheck is how soon reading goes on after it stopped at the
+// store's Stable Seq (the store catches up within a round trip or so).
+const stableRecheck = 2 * time.Millisecond
+
 // repartition follows a change of the partitions held: keys of partitions
 // lost leave the window (their new owner delivers them; one in flight
 // leaves when its attempt reports), and if partitions were gained the

@@ -17,4 +17,9 @@ type Watcher interface {
 	// Sync returns once this store's reads show every write that was
 	// durable when Sync was called, whoever made it.
 	Sync(ctx context.Context) error
+	// Stable is the Seq up to which this store's reads show every write,
+	// whoever made it. A record above it may be this store's own, visible
+	// at once, while another writer's with a lower Seq is not yet: a
+	// reader that delivers in Seq order stops at Stable.
+	Stable() uint64
 }

@@ -163,6 +163,14 @@ func (s *Store) Watch(pipeline string) (<-chan uint64, func()) {
 	}
 }
 
+// Stable is the stream sequence up to which the tail has applied every
+// message: every write with a lower Seq, whoever made it, is in the state.
+func (s *Store) Stable() uint64 {
+	s.tail.mu.Lock()
+	defer s.tail.mu.Unlock()
+	return s.tail.pos
+}
+
 // Sync waits until the state holds every message the stream held when Sync
 // was called (asked of the stream leader), whoever wrote it.
 func (s *Store) Sync(ctx context.Context) error {
