@@ -49,7 +49,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	replicas := fs.Int("cluster", 0, "run this many replicas (child processes of `connectord run`) on --store instead of one in-process connectord")
 	storeURL := fs.String("store", "", "with --cluster: the NATS JetStream cluster the replicas share, nats://h1:4222,h2:4222,… (?stream=NAME, default DEMO)")
 	leaseTTL := fs.Duration("lease-ttl", daemon.SharedLeaseTTL, "with --cluster: the replicas' lease TTL (how soon a crashed replica's work moves; the pipelines' sink timeouts must fit in it)")
-	restartAfter := fs.Duration("restart-after", 10*time.Second, "with --cluster: restart a replica that died after this long (0: leave it dead)")
+	restartAfter := fs.Duration("restart-after", 0, "with --cluster: restart a replica that died after this long (default: the lease TTL + 5s, so the takeover shows first; 0 given explicitly: leave it dead)")
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
@@ -98,6 +98,9 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 				sep = "&"
 			}
 			store += sep + "stream=DEMO" // not the production default stream
+		}
+		if !flagSet(fs, "restart-after") {
+			*restartAfter = *leaseTTL + 5*time.Second
 		}
 		c := &clusterDemo{n: *replicas, store: store, dir: *dir, data: *data, every: *every, poll: *poll, leaseTTL: *leaseTTL, restartAfter: *restartAfter, out: out}
 		return c.run(ctx)
