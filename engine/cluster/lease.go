@@ -56,8 +56,16 @@ const MemberPrefix = "members."
 // MemberLease is the name of replica id's member lease.
 func MemberLease(id string) string { return MemberPrefix + id }
 
+// MemberHolder is the holder a replica takes its member lease under: its id
+// and an incarnation unique to the process. Acquire renews a lease for the
+// holder that has it, so a second process started with a live replica's id
+// must not hold under the bare id: it would share the lease instead of
+// being refused.
+func MemberHolder(id, incarnation string) string { return id + "@" + incarnation }
+
 // Members returns the live replicas announced on c (nil if c cannot list),
-// sorted by id.
+// sorted by id. Each lease's Holder is the replica id, without the
+// incarnation.
 func Members(ctx context.Context, c Coordinator) ([]Lease, error) {
 	l, ok := c.(Lister)
 	if !ok {
@@ -66,6 +74,9 @@ func Members(ctx context.Context, c Coordinator) ([]Lease, error) {
 	ls, err := l.Leases(ctx, MemberPrefix)
 	if err != nil {
 		return nil, err
+	}
+	for i := range ls {
+		ls[i].Holder = strings.TrimPrefix(ls[i].Name, MemberPrefix)
 	}
 	slices.SortFunc(ls, func(a, b Lease) int { return strings.Compare(a.Name, b.Name) })
 	return ls, nil

@@ -118,6 +118,10 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 				res.outcome = outcomePause
 				reason := fmt.Sprintf("receiver answered 410 Gone at %s; delivery paused until `connectord dlq replay` or `connectord resume`", now.UTC().Format(time.RFC3339))
 				rec.LastError = reason
+				// Read before writing: a store shared by replicas fences a
+				// key write against the key as this replica last read it,
+				// and another replica may have paused (or resumed) since.
+				_, _ = d.store.Value(ctx, d.name, PausedKey)
 				b.Put(d.name, PausedKey, []byte(reason))
 			}
 			d.logger.Warn("event dead-lettered", "id", rec.ID, "attempts", rec.Attempts, "class", de.Class.String(), "error", de.Error())

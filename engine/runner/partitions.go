@@ -164,7 +164,7 @@ func (r *Runtime) setupParts(ctx context.Context, b *Built) (*parts, error) {
 	// next, the lease runs for longer than an attempt: then the check
 	// before each attempt never holds delivery up.
 	o.Renew = max((ttl-margin-p.attempt)/2, 50*time.Millisecond)
-	p.owner = cluster.NewOwner(r.opts.Coordinator, b.Name(), r.opts.ReplicaID, n, o)
+	p.owner = cluster.NewOwner(r.ownerCoordinator(), b.Name(), r.opts.ReplicaID, n, o)
 	p.owner.SetBusy(func(n int) bool { return p.inflight[n].Load() > 0 })
 	p.every = min(ttl/10, 500*time.Millisecond)
 	return p, nil
@@ -287,4 +287,50 @@ func (d *deliverer) rewindAll() {
 // in between, a key could start with a later record than its oldest.
 func (d *deliverer) owns(r *store.Record) bool {
 	return d.parts.owner == nil || d.held[d.parts.partitionOf(r)]
+}
+
+// memberCache shares one listing of the live members among the owners of
+// every pipeline of a runtime: each rebalances every few hundred
+// milliseconds, and a listing is a round trip per lease.
+type memberCache struct {
+	cluster.Coordinator
+	lister cluster.Lister
+	maxAge time.Duration
+
+	mu     sync.Mutex
+	at     time.Time
+	leases []cluster.Lease
+}
+
+func (m *memberCache) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
+	if prefix != cluster.MemberPrefix {
+		return m.lister.Leases(ctx, prefix)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.at.IsZero() && time.Since(m.at) < m.maxAge {
+		return slices.Clone(m.leases), nil
+	}
+	ls, err := m.lister.Leases(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	m.at, m.leases = time.Now(), ls
+	return slices.Clone(ls), nil
+}
+
+// ownerCoordinator is the coordinator the partition owners of this
+// runtime use: its own, with member listings shared.
+func (r *Runtime) ownerCoordinator() cluster.Coordinator {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.members != nil {
+		return r.members
+	}
+	l, ok := r.opts.Coordinator.(cluster.Lister)
+	if !ok {
+		return r.opts.Coordinator
+	}
+	r.members = &memberCache{Coordinator: r.opts.Coordinator, lister: l, maxAge: min(r.opts.Coordinator.TTL()/10, 500*time.Millisecond) / 2}
+	return r.members
 }

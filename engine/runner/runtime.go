@@ -54,6 +54,7 @@ type Runtime struct {
 	queues    map[string]*queueGauge // per name, kept across generations
 	endpoints endpoints
 	health    *storeHealth
+	members   *memberCache // set on first use (ownerCoordinator)
 	nextGen   uint64
 	applyLock sync.Mutex
 }
@@ -275,6 +276,7 @@ func (r *Runtime) Shutdown(ctx context.Context) {
 // Resume clears a delivery pause (after 410 Gone) for a pipeline.
 func (r *Runtime) Resume(ctx context.Context, name string) error {
 	var b store.Batch
+	_, _ = r.opts.Store.Value(ctx, name, PausedKey) // read before writing (see attempt)
 	b.Delete(name, PausedKey)
 	if err := r.opts.Store.Commit(ctx, &b); err != nil {
 		return err

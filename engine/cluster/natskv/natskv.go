@@ -162,6 +162,9 @@ func (c *KV) Release(ctx context.Context, l cluster.Lease) error {
 // prefix.
 func (c *KV) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
 	keys, err := c.kv.ListKeys(ctx)
+	if filters := keyFilters(prefix); filters != nil {
+		keys, err = c.kv.ListKeysFiltered(ctx, filters...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: list leases: %w", err)
 	}
@@ -197,6 +200,18 @@ func isWrongLastSeq(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// keyFilters narrows a listing of the leases whose name starts with
+// prefix, when prefix is a plain key ending in ".": its keys are
+// prefix + ">" (the members, say, and not the many partition leases),
+// and a name with unusual characters is one "="-token ("*"). nil: list
+// every key.
+func keyFilters(prefix string) []string {
+	if !strings.HasSuffix(prefix, ".") || !plain(strings.TrimSuffix(prefix, ".")) {
+		return nil
+	}
+	return []string{prefix + ">", "*"}
 }
 
 // Key is the KV key of a lease name: the name itself when it is a valid

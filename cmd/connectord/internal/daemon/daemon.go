@@ -390,20 +390,21 @@ func coordinator(ctx context.Context, cfg Config, st store.Store) (cluster.Coord
 	return c, nil
 }
 
-// announce holds this replica's member lease. Acquire would renew a lease
-// of the same holder, so a live member lease of this id is looked for
-// first: one of a crashed replica restarted with a fixed id is waited out
-// (up to one TTL); after that another live replica has the id: refused.
-// The lease is then kept (renewed, re-acquired) with life as its context.
+// announce holds this replica's member lease under a holder unique to this
+// process (cluster.MemberHolder), so that the lease of a live replica with
+// the same id is never shared: it is waited for up to one TTL (the lease of
+// a crashed replica restarted with a fixed id runs out), then refused. The
+// lease is then kept (renewed, re-acquired) with life as its context.
 func announce(ctx, life context.Context, c cluster.Coordinator, id string) (*cluster.Held, error) {
+	holder := cluster.MemberHolder(id, incarnation())
 	deadline := time.Now().Add(c.TTL() + c.TTL()/4)
 	for {
-		ms, err := cluster.Members(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("announcing replica %s: %w", id, err)
+		h, err := cluster.TryHold(life, c, cluster.MemberLease(id), holder, cluster.HoldOptions{})
+		if err == nil {
+			return h, nil
 		}
-		if !slices.ContainsFunc(ms, func(l cluster.Lease) bool { return l.Holder == id }) {
-			break
+		if !errors.Is(err, cluster.ErrHeld) {
+			return nil, fmt.Errorf("announcing replica %s: %w", id, err)
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("--replica-id %s: another replica with this id is running", id)
@@ -416,15 +417,23 @@ func announce(ctx, life context.Context, c cluster.Coordinator, id string) (*clu
 		case <-t.C:
 		}
 	}
-	return cluster.Hold(life, c, cluster.MemberLease(id), id, cluster.HoldOptions{})
+}
+
+// incarnation names this process among replicas that share an id.
+func incarnation() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // keepMember keeps the member lease h until ctx ends, then releases it. A
 // lease lost (the coordinator unreachable past its TTL) is acquired again,
-// so the replica shows among the members once the coordinator is back.
+// under the same holder, so the replica shows among the members once the
+// coordinator is back.
 func (d *Daemon) keepMember(ctx context.Context, c cluster.Coordinator, h *cluster.Held) {
 	defer close(d.memberDone)
 	id := d.cfg.ReplicaID
+	holder := h.Lease().Holder
 	for {
 		select {
 		case <-ctx.Done():
@@ -436,7 +445,7 @@ func (d *Daemon) keepMember(ctx context.Context, c cluster.Coordinator, h *clust
 			return
 		case <-h.Lost():
 			d.cfg.Logger.Warn("member lease lost; announcing this replica again", "replica", id)
-			next, err := cluster.Hold(ctx, c, cluster.MemberLease(id), id, cluster.HoldOptions{})
+			next, err := cluster.Hold(ctx, c, cluster.MemberLease(id), holder, cluster.HoldOptions{})
 			if err != nil {
 				return // ctx ended
 			}

@@ -120,12 +120,17 @@ func (c *Cluster) WaitReady() error {
 	}
 }
 
+// jetStreamReady reports whether JetStream has a meta leader that every
+// running server follows and that counts every running server as an online
+// peer: until it does (a restarted node's stats take a moment to reach it),
+// creating an R3 stream fails with "no suitable peers for placement".
 func (c *Cluster) jetStreamReady() bool {
-	leader := false
+	running, leaderPeers := 0, -1
 	for _, s := range c.Servers {
 		if s == nil {
 			continue
 		}
+		running++
 		if !s.JetStreamEnabled() {
 			return false
 		}
@@ -135,9 +140,11 @@ func (c *Cluster) jetStreamReady() bool {
 		if !s.JetStreamIsCurrent() {
 			return false
 		}
-		leader = leader || s.JetStreamIsLeader()
+		if s.JetStreamIsLeader() {
+			leaderPeers = len(s.JetStreamClusterPeers())
+		}
 	}
-	return leader
+	return leaderPeers == running
 }
 
 // URLs is the comma-separated client URLs of the running servers.
