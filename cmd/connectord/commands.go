@@ -33,12 +33,12 @@ const (
 func commands() []command {
 	return []command{
 		{name: "demo", summary: "run the shipped pipelines against a built-in Intercom simulator",
-			usage:   "connectord demo [--config DIR] [--every D] [--poll D] [--duration D] [--admin ADDR]",
+			usage:   "connectord demo [--config DIR] [--every D] [--poll D] [--duration D] [--admin ADDR] [--cluster N --store nats://… [--lease-ttl D] [--restart-after D]]",
 			details: "Without --config it uses ./pipelines when that directory exists, else a copy of the shipped\npipelines (built into the binary) in a temporary directory, whose path it prints.",
 			env:     []string{"(the pipelines' variables are set by the demo, pointing at its simulator and receiver)", envGOGC},
 			example: "connectord demo --duration 30s", run: demoCmd},
 		{name: "run", summary: "run every pipeline in --config",
-			usage: "connectord run [--config DIR|FILE] [--listen ADDR] [--admin ADDR] [--data DIR] [--log-level L] [--log-format text|json] [--drain-timeout D] [--watch=true] [--store bolt|nats://…] [--replica-id ID]",
+			usage: "connectord run [--config DIR|FILE] [--listen ADDR] [--admin ADDR] [--data DIR] [--log-level L] [--log-format text|json] [--drain-timeout D] [--watch=true] [--store bolt|nats://…] [--replica-id ID] [--lease-ttl D]",
 			env: append([]string{envAdminToken,
 				"CONNECTORD_OC_USER_SECRET, CONNECTORD_OC_ORG_SECRET  enable POST /elements/api-v2/instances on --admin",
 				envGOGC,

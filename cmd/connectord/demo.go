@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -45,11 +46,19 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	poll := fs.String("poll", "5s", "poller refresh_interval in the demo")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
 	level := fs.String("log-level", "warn", "connectord's log level")
+	replicas := fs.Int("cluster", 0, "run this many replicas (child processes of `connectord run`) on --store instead of one in-process connectord")
+	storeURL := fs.String("store", "", "with --cluster: the NATS JetStream cluster the replicas share, nats://h1:4222,h2:4222,… (?stream=NAME, default DEMO)")
+	leaseTTL := fs.Duration("lease-ttl", daemon.SharedLeaseTTL, "with --cluster: the replicas' lease TTL (how soon a crashed replica's work moves; the pipelines' sink timeouts must fit in it)")
+	restartAfter := fs.Duration("restart-after", 0, "with --cluster: restart a replica that died after this long (default: the lease TTL + 5s, so the takeover shows first; 0 given explicitly: leave it dead)")
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
 	}
 	tuneGC()
 	out := &lockedWriter{w: stdout}
+	if *replicas > 0 && !isNATS(*storeURL) {
+		fmt.Fprint(stderr, demoStoreHint)
+		return exitUsage
+	}
 	if !flagSet(fs, "config") && !isDir(*dir) {
 		tmp, err := extractShipped()
 		if err != nil {
@@ -79,6 +88,22 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(tmp)
 		*data = tmp
+	}
+
+	if *replicas > 0 {
+		store := *storeURL
+		if !strings.Contains(store, "stream=") {
+			sep := "?"
+			if strings.Contains(store, "?") {
+				sep = "&"
+			}
+			store += sep + "stream=DEMO" // not the production default stream
+		}
+		if !flagSet(fs, "restart-after") {
+			*restartAfter = *leaseTTL + 5*time.Second
+		}
+		c := &clusterDemo{n: *replicas, store: store, dir: *dir, data: *data, every: *every, poll: *poll, leaseTTL: *leaseTTL, restartAfter: *restartAfter, out: out}
+		return c.run(ctx)
 	}
 
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")

@@ -29,6 +29,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	drain := fs.Duration("drain-timeout", 15*time.Second, "how long shutdown waits for deliveries in flight")
 	watch := fs.Bool("watch", true, "reload when pipeline files change (SIGHUP reloads too)")
 	replicaID := fs.String("replica-id", os.Getenv("CONNECTORD_REPLICA_ID"), "this replica's id among those sharing a --store (default: host name + random suffix; env CONNECTORD_REPLICA_ID)")
+	leaseTTL := fs.Duration("lease-ttl", 0, "TTL of the member, poll and delivery partition leases (default 15s on --store nats://…, where every replica must use the same and the sink timeouts must fit in it; a crashed replica's work moves after at most this long)")
 	storeFl := addStoreFlags(fs)
 	if code, ok := parse(fs, stdout, args); !ok {
 		return code
@@ -74,6 +75,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		Logger:       logger,
 		DrainTimeout: *drain,
 		ReplicaID:    *replicaID,
+		LeaseTTL:     *leaseTTL,
 		AdminToken:   config.Secret(os.Getenv("CONNECTORD_ADMIN_TOKEN")),
 	})
 	if err != nil {

@@ -84,6 +84,8 @@ type Server struct {
 	hook      func(Request)
 	scrolls   map[string]int       // scroll_param -> position
 	codes     map[string]time.Time // OAuth code -> expiry
+	polls     []Poll               // every poll, in order of start (polls.go)
+	openPoll  map[pollKey]int      // 1-based index in polls of each client's current poll
 }
 
 // New returns a server with an empty workspace.
@@ -98,11 +100,12 @@ func New(opts Options) *Server {
 		opts.Location = time.UTC
 	}
 	s := &Server{
-		opts:    opts,
-		rng:     rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		cols:    map[Kind]*collection{},
-		scrolls: map[string]int{},
-		codes:   map[string]time.Time{},
+		opts:     opts,
+		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		cols:     map[Kind]*collection{},
+		scrolls:  map[string]int{},
+		codes:    map[string]time.Time{},
+		openPoll: map[pollKey]int{},
 	}
 	for _, k := range kinds {
 		s.cols[k] = newCollection(k)
@@ -172,6 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := Request{N: s.stats.Requests, Method: r.Method, Path: r.URL.Path, Page: pageOf(r, body), Header: r.Header, Ctx: r.Context()}
 	hook := s.hook
 	s.mu.Unlock()
+	defer s.pollStart(r, req.Page)()
 	if hook != nil {
 		hook(req)
 	}
