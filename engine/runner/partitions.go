@@ -101,11 +101,15 @@ func (p *parts) run(ctx context.Context) {
 	if p.owner == nil {
 		return
 	}
-	t := time.NewTicker(p.every)
+	t := time.NewTimer(p.every)
 	defer t.Stop()
 	for {
 		_, _ = p.owner.Rebalance(ctx) // a failing coordinator: held leases lapse by their own validity
 		p.refresh()
+		// Every interval, and just after a member's or a wanted
+		// partition's lease runs out: a crashed replica's partitions
+		// move then, not up to an interval later.
+		t.Reset(p.owner.Wait(p.every))
 		select {
 		case <-ctx.Done():
 			p.owner.ReleaseAll(context.WithoutCancel(ctx))
@@ -248,18 +252,22 @@ func (d *deliverer) repartition(ctx context.Context) {
 			d.forget(kq)
 		}
 	}
-	d.logger.Info("delivery partitions changed", "held", heldList(now))
 	d.held = now
-	if gained {
-		if w, ok := asWatcher(d.store); ok {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := w.Sync(sctx); err != nil && ctx.Err() == nil {
-				d.logger.Warn("catching up with other replicas before delivering gained partitions", "error", err)
-			}
-			cancel()
-		}
-		d.rewindAll()
+	if !gained {
+		d.logger.Info("delivery partitions changed", "held", heldList(now))
+		return
 	}
+	start := time.Now()
+	if w, ok := asWatcher(d.store); ok {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := w.Sync(sctx); err != nil && ctx.Err() == nil {
+			d.logger.Warn("catching up with other replicas before delivering gained partitions", "error", err)
+		}
+		cancel()
+	}
+	d.rewindAll()
+	// How long the catch-up took: it delays a takeover's first attempt.
+	d.logger.Info("delivery partitions changed", "held", heldList(now), "caught_up_in", time.Since(start).Round(time.Millisecond))
 }
 
 // forget removes a key queue, not in a heap, from the window.
@@ -309,7 +317,11 @@ func (m *memberCache) Leases(ctx context.Context, prefix string) ([]cluster.Leas
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.at.IsZero() && time.Since(m.at) < m.maxAge {
-		return slices.Clone(m.leases), nil
+		// Without the members whose lease ran out since the listing.
+		now := time.Now()
+		return slices.DeleteFunc(slices.Clone(m.leases), func(l cluster.Lease) bool {
+			return !l.Expires.IsZero() && !now.Before(l.Expires)
+		}), nil
 	}
 	ls, err := m.lister.Leases(ctx, prefix)
 	if err != nil {
