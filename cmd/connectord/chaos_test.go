@@ -81,7 +81,6 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	}
 	began := time.Now()
 	root := t.TempDir()
-	if d := os.Getenv("CHAOS_ROOT"); d != "" { root = d } // TEMP
 	nc, err := natstest.Start(natstest.Config{Dir: filepath.Join(root, "nats"), Servers: 3})
 	if err != nil {
 		t.Fatal(err)
