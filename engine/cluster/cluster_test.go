@@ -244,6 +244,10 @@ func TestHeldLostAtValidityEndWhileRenewHangs(t *testing.T) {
 		if h.Valid() {
 			t.Fatal("Lost closed while Valid still holds")
 		}
+		// Release does not wait for the hung renew either.
+		if err := h.Release(ctx); !errors.Is(err, ErrLost) {
+			t.Fatalf("Release after Lost = %v, want ErrLost", err)
+		}
 	case <-time.After(ttl):
 		// The validity ends ttl−margin after the acquire: Lost is late
 		// if it has not fired a full TTL after that.

@@ -125,21 +125,23 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 		results chan renewResult // the renew in flight; nil: none
 		cancel  = func() {}      // ends the renew in flight
 	)
+	released := false
 	defer func() {
-		if results != nil {
-			cancel()
-			// Wait for it on Release, so the lease given up is the
-			// latest grant; on a crash (parent ended) leave it.
-			select {
-			case <-parent:
-			default:
-				h.applyRenew(<-results)
-			}
+		if results == nil {
+			return
+		}
+		cancel()
+		// On Release, wait for it (it was cancelled), so the lease
+		// given up is the latest grant. Lost or left to expire (parent
+		// ended), it does not matter.
+		if released {
+			h.applyRenew(<-results)
 		}
 	}()
 	for {
 		select {
 		case <-ctx.Done():
+			released = true
 			return
 		case <-parent:
 			return
