@@ -198,3 +198,59 @@ func TestAssignBalancedDeterministicAndStable(t *testing.T) {
 		t.Fatal("no replicas: no owners")
 	}
 }
+
+// stuckRenew is a coordinator whose renewals hang, ignoring their context,
+// as a KV bucket's do while it elects a leader.
+type stuckRenew struct {
+	*Local
+	unblock chan struct{}
+	calls   chan struct{}
+}
+
+func (c *stuckRenew) Renew(ctx context.Context, l Lease) (Lease, error) {
+	select {
+	case c.calls <- struct{}{}:
+	default:
+	}
+	<-c.unblock
+	return c.Local.Renew(context.Background(), l)
+}
+
+// A renew that hangs must not hold Lost back: the lease is lost when its
+// validity (TTL − margin from the last successful renew's start) runs out,
+// and Valid says no from that moment.
+func TestHeldLostAtValidityEndWhileRenewHangs(t *testing.T) {
+	const ttl = 600 * time.Millisecond
+	c := &stuckRenew{Local: NewLocal(ttl, nil), unblock: make(chan struct{}), calls: make(chan struct{}, 1)}
+	defer close(c.unblock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := time.Now()
+	h, err := TryHold(ctx, c, "p/poll", "A", HoldOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validEnd := before.Add(ttl - ttl/5) // the earliest the validity can end
+	select {
+	case <-c.calls:
+	case <-time.After(5 * ttl):
+		t.Fatal("no renew was attempted")
+	}
+	select {
+	case <-h.Lost():
+		if at := time.Now(); at.Before(validEnd) {
+			t.Fatalf("lost %v before its validity could have ended", validEnd.Sub(at))
+		}
+		if h.Valid() {
+			t.Fatal("Lost closed while Valid still holds")
+		}
+		// Release does not wait for the hung renew either.
+		if err := h.Release(ctx); !errors.Is(err, ErrLost) {
+			t.Fatalf("Release after Lost = %v, want ErrLost", err)
+		}
+	case <-time.After(ttl):
+		// The validity ends ttl−margin after the acquire: Lost is late
+		// if it has not fired a full TTL after that.
+		t.Fatalf("Lost did not fire within %v of the validity's end while a renew hung (Valid=%v)", ttl, h.Valid())
+	}
+}

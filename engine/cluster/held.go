@@ -55,7 +55,12 @@ func Hold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions
 		if !errors.Is(err, ErrHeld) && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		t := time.NewTimer(o.Retry)
+		wait := o.Retry
+		if until, ok := HeldUntil(err); ok {
+			// Try again as the other grant runs out, not up to Retry later.
+			wait = min(wait, max(time.Until(until)+heldSlack, heldSlack))
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -64,6 +69,11 @@ func Hold(ctx context.Context, c Coordinator, name, holder string, o HoldOptions
 		}
 	}
 }
+
+// heldSlack is how long after another's grant runs out a waiting replica
+// asks for it: the coordinator's clock decides, and the request should not
+// arrive a hair early.
+const heldSlack = 20 * time.Millisecond
 
 // TryHold is Hold with one attempt: ErrHeld (or the coordinator's error)
 // if the lease cannot be had now.
@@ -106,13 +116,32 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 	t := time.NewTimer(every)
 	defer t.Stop()
 	// expiry fires when the validity runs out without a successful renew
-	// (the coordinator unreachable): the lease is lost then, not at the
-	// next renew attempt, so Lost never lags Valid.
+	// (the coordinator unreachable, or a renew stuck while the bucket
+	// elects a leader): the lease is lost then, not when the renew
+	// returns, so Lost never lags Valid.
 	expiry := time.NewTimer(h.untilInvalid())
 	defer expiry.Stop()
+	var (
+		results chan renewResult // the renew in flight; nil: none
+		cancel  = func() {}      // ends the renew in flight
+	)
+	released := false
+	defer func() {
+		if results == nil {
+			return
+		}
+		cancel()
+		// On Release, wait for it (it was cancelled), so the lease
+		// given up is the latest grant. Lost or left to expire (parent
+		// ended), it does not matter.
+		if released {
+			h.applyRenew(<-results)
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
+			released = true
 			return
 		case <-parent:
 			return
@@ -122,31 +151,64 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 				return
 			}
 			expiry.Reset(h.untilInvalid())
-			continue
 		case <-t.C:
-		}
-		start := h.now()
-		h.mu.Lock()
-		cur := h.lease
-		h.mu.Unlock()
-		l, err := h.c.Renew(ctx, cur)
-		switch {
-		case err == nil:
+			// Each renew ends by the lease's validity at the latest:
+			// past it the lease is lost whatever the answer.
 			h.mu.Lock()
-			h.lease, h.validUntil = l, start.Add(h.c.TTL()-h.margin)
+			cur, deadline := h.lease, h.validUntil
 			h.mu.Unlock()
-			expiry.Reset(h.untilInvalid())
-		case errors.Is(err, ErrLost):
-			h.markLost()
-			return
-		case !h.Valid():
-			// A failing coordinator: once the lease may have expired,
-			// it is lost whatever the coordinator says later.
-			h.markLost()
-			return
+			rctx, stop := context.WithDeadline(ctx, deadline)
+			cancel = stop
+			results = make(chan renewResult, 1)
+			go func(rs chan<- renewResult) {
+				start := h.now()
+				l, err := h.c.Renew(rctx, cur)
+				rs <- renewResult{l: l, err: err, start: start}
+			}(results)
+		case res := <-results:
+			cancel()
+			results = nil
+			switch lost := h.applyRenew(res); {
+			case lost:
+				h.markLost()
+				return
+			case res.err == nil:
+				expiry.Reset(h.untilInvalid())
+			case !h.Valid():
+				// A failing coordinator: once the lease may have
+				// expired, it is lost whatever the coordinator says
+				// later.
+				h.markLost()
+				return
+			}
+			t.Reset(every)
 		}
-		t.Reset(every)
 	}
+}
+
+type renewResult struct {
+	l     Lease
+	err   error
+	start time.Time
+}
+
+// applyRenew takes a renew's answer: a new grant extends the validity from
+// the renew's start. It reports whether the coordinator said the lease is
+// lost.
+func (h *Held) applyRenew(r renewResult) (lost bool) {
+	if errors.Is(r.err, ErrLost) {
+		return true
+	}
+	if r.err != nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.validUntil.IsZero() {
+		return false // lost meanwhile: a late grant does not revive it
+	}
+	h.lease, h.validUntil = r.l, r.start.Add(h.c.TTL()-h.margin)
+	return false
 }
 
 func (h *Held) markLost() {

@@ -11,6 +11,28 @@ import (
 // ErrHeld is returned by Acquire when another holder has the lease.
 var ErrHeld = errors.New("cluster: lease held by another replica")
 
+// HeldError is the ErrHeld of a coordinator that knows when the current
+// grant lapses unless renewed: a waiting replica tries again then rather
+// than on a fixed retry interval.
+type HeldError struct {
+	Until time.Time
+}
+
+func (e *HeldError) Error() string { return ErrHeld.Error() }
+
+// Is makes errors.Is(err, ErrHeld) hold.
+func (e *HeldError) Is(target error) bool { return target == ErrHeld }
+
+// HeldUntil is when the grant that made err an ErrHeld lapses unless
+// renewed, if the coordinator said.
+func HeldUntil(err error) (time.Time, bool) {
+	var he *HeldError
+	if errors.As(err, &he) && !he.Until.IsZero() {
+		return he.Until, true
+	}
+	return time.Time{}, false
+}
+
 // ErrLost is returned by Renew and Release when the lease is no longer the
 // caller's: it expired and was taken, or was released.
 var ErrLost = errors.New("cluster: lease lost")
@@ -24,6 +46,11 @@ type Lease struct {
 	Revision uint64
 	// Since is when Holder first acquired it (renewals keep it).
 	Since time.Time
+	// Expires is when the grant lapses unless renewed, as the coordinator
+	// reckons it (zero: not known). Listings carry it so that a replica
+	// can act the moment another's lease runs out instead of at its next
+	// poll.
+	Expires time.Time
 }
 
 // Coordinator grants leases with a fixed TTL. All methods are safe for

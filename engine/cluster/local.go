@@ -48,15 +48,15 @@ func (c *Local) Acquire(ctx context.Context, name, holder string) (Lease, error)
 	now := c.now()
 	cur, ok := c.leases[name]
 	if ok && cur.Holder != holder && now.Before(cur.expires) {
-		return Lease{}, ErrHeld
+		return Lease{}, &HeldError{Until: cur.expires}
 	}
 	since := now
 	if ok && cur.Holder == holder && now.Before(cur.expires) {
 		since = cur.Since
 	}
 	c.rev++
-	l := Lease{Name: name, Holder: holder, Revision: c.rev, Since: since}
-	c.leases[name] = localLease{Lease: l, expires: now.Add(c.ttl)}
+	l := Lease{Name: name, Holder: holder, Revision: c.rev, Since: since, Expires: now.Add(c.ttl)}
+	c.leases[name] = localLease{Lease: l, expires: l.Expires}
 	return l, nil
 }
 
@@ -75,6 +75,7 @@ func (c *Local) Renew(ctx context.Context, l Lease) (Lease, error) {
 	c.rev++
 	cur.Revision = c.rev
 	cur.expires = now.Add(c.ttl)
+	cur.Lease.Expires = cur.expires
 	c.leases[l.Name] = cur
 	return cur.Lease, nil
 }

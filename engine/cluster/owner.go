@@ -32,6 +32,10 @@ type Owner struct {
 	// because work is in flight in them (busy); no new work starts there.
 	leaving map[int]bool
 	busy    func(p int) bool
+	// next is when the last Rebalance expects the picture to change by
+	// itself: another member's lease or a wanted partition's grant runs
+	// out unless renewed (zero: not known).
+	next time.Time
 }
 
 // NewOwner returns an Owner of none of pipeline's n partitions yet.
@@ -60,8 +64,12 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	ids := []string{o.replica} // counted even before its member lease shows
+	var next time.Time
 	for _, m := range ms {
 		ids = append(ids, m.Holder)
+		if m.Holder != o.replica {
+			next = earliest(next, m.Expires)
+		}
 	}
 	want := Assign(o.n, ids)[o.replica]
 	// The lock is not held across the coordinator's round trips: Valid
@@ -108,24 +116,66 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		if err != nil {
 			complete = false
 			if errors.Is(err, ErrHeld) {
-				continue // its previous owner gives it up at its next Rebalance
+				// Its previous owner gives it up at its next Rebalance,
+				// or, gone, lets it run out.
+				if until, ok := HeldUntil(err); ok {
+					next = earliest(next, until)
+				}
+				continue
 			}
+			o.setNext(next)
 			return false, err
 		}
 		o.mu.Lock()
 		o.held[p] = h
 		o.mu.Unlock()
 	}
+	o.setNext(next)
 	return complete && firstErr == nil, firstErr
+}
+
+func (o *Owner) setNext(t time.Time) {
+	o.mu.Lock()
+	o.next = t
+	o.mu.Unlock()
+}
+
+// NextCheck is when the last Rebalance expects the membership or a wanted
+// partition to change without anyone asking: another member's lease or a
+// wanted partition's grant runs out unless renewed. A caller that
+// rebalances on a timer rebalances then as well, so a crashed replica's
+// partitions move the moment their leases run out. Zero: nothing known.
+func (o *Owner) NextCheck() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.next
+}
+
+// Wait is how long a caller that rebalances every interval should wait
+// before the next Rebalance: the interval, or less to be there just after
+// NextCheck.
+func (o *Owner) Wait(every time.Duration) time.Duration {
+	if next := o.NextCheck(); !next.IsZero() {
+		return min(every, max(time.Until(next)+heldSlack, heldSlack))
+	}
+	return every
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // Run rebalances every interval until ctx ends, then releases every
 // partition.
 func (o *Owner) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		_, _ = o.Rebalance(ctx) // a failing coordinator: held leases lapse by their own validity
+		t.Reset(o.Wait(every))
 		select {
 		case <-ctx.Done():
 			o.ReleaseAll(context.WithoutCancel(ctx))

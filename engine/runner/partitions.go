@@ -101,11 +101,15 @@ func (p *parts) run(ctx context.Context) {
 	if p.owner == nil {
 		return
 	}
-	t := time.NewTicker(p.every)
+	t := time.NewTimer(p.every)
 	defer t.Stop()
 	for {
 		_, _ = p.owner.Rebalance(ctx) // a failing coordinator: held leases lapse by their own validity
 		p.refresh()
+		// Every interval, and just after a member's or a wanted
+		// partition's lease runs out: a crashed replica's partitions
+		// move then, not up to an interval later.
+		t.Reset(p.owner.Wait(p.every))
 		select {
 		case <-ctx.Done():
 			p.owner.ReleaseAll(context.WithoutCancel(ctx))
@@ -248,18 +252,22 @@ func (d *deliverer) repartition(ctx context.Context) {
 			d.forget(kq)
 		}
 	}
-	d.logger.Info("delivery partitions changed", "held", heldList(now))
 	d.held = now
-	if gained {
-		if w, ok := asWatcher(d.store); ok {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := w.Sync(sctx); err != nil && ctx.Err() == nil {
-				d.logger.Warn("catching up with other replicas before delivering gained partitions", "error", err)
-			}
-			cancel()
-		}
-		d.rewindAll()
+	if !gained {
+		d.logger.Info("delivery partitions changed", "held", heldList(now))
+		return
 	}
+	start := time.Now()
+	if w, ok := asWatcher(d.store); ok {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := w.Sync(sctx); err != nil && ctx.Err() == nil {
+			d.logger.Warn("catching up with other replicas before delivering gained partitions", "error", err)
+		}
+		cancel()
+	}
+	d.rewindAll()
+	// How long the catch-up took: it delays a takeover's first attempt.
+	d.logger.Info("delivery partitions changed", "held", heldList(now), "caught_up_in", time.Since(start).Round(time.Millisecond))
 }
 
 // forget removes a key queue, not in a heap, from the window.
@@ -291,15 +299,23 @@ func (d *deliverer) owns(r *store.Record) bool {
 
 // memberCache shares one listing of the live members among the owners of
 // every pipeline of a runtime: each rebalances every few hundred
-// milliseconds, and a listing is a round trip per lease.
+// milliseconds, and a listing is a round trip per lease (plus a consumer
+// to list the keys: most of a second on a loaded machine). A listing up to
+// staleAfter old is answered at once, without the members whose lease ran
+// out since (Lease.Expires), while a fresh one is fetched in the
+// background: a crashed replica leaves the membership the moment its lease
+// runs out, however slow a listing is. Older, the listing is fetched
+// before answering.
 type memberCache struct {
 	cluster.Coordinator
-	lister cluster.Lister
-	maxAge time.Duration
+	lister     cluster.Lister
+	maxAge     time.Duration
+	staleAfter time.Duration
 
-	mu     sync.Mutex
-	at     time.Time
-	leases []cluster.Lease
+	mu         sync.Mutex
+	at         time.Time
+	leases     []cluster.Lease
+	refreshing bool
 }
 
 func (m *memberCache) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
@@ -308,15 +324,41 @@ func (m *memberCache) Leases(ctx context.Context, prefix string) ([]cluster.Leas
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.at.IsZero() && time.Since(m.at) < m.maxAge {
-		return slices.Clone(m.leases), nil
+	if age := time.Since(m.at); !m.at.IsZero() && age < m.staleAfter {
+		if age >= m.maxAge && !m.refreshing {
+			m.refreshing = true
+			go m.refresh()
+		}
+		return live(m.leases), nil
 	}
 	ls, err := m.lister.Leases(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
 	m.at, m.leases = time.Now(), ls
-	return slices.Clone(ls), nil
+	return live(ls), nil
+}
+
+// refresh lists the members in the background.
+func (m *memberCache) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), m.staleAfter)
+	defer cancel()
+	at := time.Now()
+	ls, err := m.lister.Leases(ctx, cluster.MemberPrefix)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refreshing = false
+	if err == nil && at.After(m.at) {
+		m.at, m.leases = at, ls
+	}
+}
+
+// live is a copy of ls without the leases that ran out.
+func live(ls []cluster.Lease) []cluster.Lease {
+	now := time.Now()
+	return slices.DeleteFunc(slices.Clone(ls), func(l cluster.Lease) bool {
+		return !l.Expires.IsZero() && !now.Before(l.Expires)
+	})
 }
 
 // ownerCoordinator is the coordinator the partition owners of this
@@ -331,6 +373,9 @@ func (r *Runtime) ownerCoordinator() cluster.Coordinator {
 	if !ok {
 		return r.opts.Coordinator
 	}
-	r.members = &memberCache{Coordinator: r.opts.Coordinator, lister: l, maxAge: min(r.opts.Coordinator.TTL()/10, 500*time.Millisecond) / 2}
+	ttl := r.opts.Coordinator.TTL()
+	// staleAfter: a live member renews every TTL/3, so a listing TTL/3
+	// old still shows its lease running for a third of the TTL.
+	r.members = &memberCache{Coordinator: r.opts.Coordinator, lister: l, maxAge: min(ttl/10, 500*time.Millisecond) / 2, staleAfter: ttl / 3}
 	return r.members
 }

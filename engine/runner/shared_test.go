@@ -281,12 +281,12 @@ func TestSharedDeliveryFailover(t *testing.T) {
 	if len(recv.inverted) > 0 {
 		t.Fatalf("order inversions: %v", recv.inverted)
 	}
-	// The bound is TTL + 1s, and that is what this measures
-	// (1.2–1.8s with a 1s TTL). On a loaded 2-core machine the lease
-	// expiry alone (server side) has taken 1.5s, so the test fails only
-	// past 2·TTL + 1s: the figure is printed, the hard target is checked
-	// by the daemon-level chaos test.
-	bound := 2*ttl + time.Second
+	// The bound: TTL + 1s. The crashed replica's leases run out
+	// within the TTL of the crash; the others rebalance just after that
+	// (Owner.NextCheck), taking a run-out grant without waiting for the
+	// server's age check. Measured 1.09–1.27s with a 1s TTL under -race
+	// on a loaded 2-core machine (5 of 5 runs).
+	bound := ttl + time.Second
 	if failover > bound {
 		t.Fatalf("failover took %v, want ≤ %v", failover, bound)
 	}

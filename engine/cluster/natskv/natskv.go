@@ -118,13 +118,17 @@ func (c *KV) Acquire(ctx context.Context, name, holder string) (cluster.Lease, e
 		if err != nil {
 			return cluster.Lease{}, fmt.Errorf("cluster: acquire %s: %w", name, err)
 		}
-		return cluster.Lease{Name: name, Holder: holder, Revision: rev, Since: since}, nil
+		return cluster.Lease{Name: name, Holder: holder, Revision: rev, Since: since, Expires: since.Add(c.ttl)}, nil
 	case err != nil:
 		return cluster.Lease{}, fmt.Errorf("cluster: acquire %s: %w", name, err)
 	}
 	var v value
 	if err := json.Unmarshal(e.Value(), &v); err != nil || v.Holder != holder {
-		return cluster.Lease{}, cluster.ErrHeld
+		until := c.expires(e)
+		if !time.Now().Before(until) {
+			return c.takeOver(ctx, name, holder, e.Revision(), until)
+		}
+		return cluster.Lease{}, &cluster.HeldError{Until: until}
 	}
 	l, err := c.Renew(ctx, cluster.Lease{Name: name, Holder: holder, Revision: e.Revision(), Since: v.Since})
 	if errors.Is(err, cluster.ErrLost) {
@@ -132,6 +136,29 @@ func (c *KV) Acquire(ctx context.Context, name, holder string) (cluster.Lease, e
 	}
 	return l, err
 }
+
+// takeOver grants name to holder in place of a grant whose TTL has run out
+// but which the server has not removed yet: it does so on its own age
+// check, up to a few hundred milliseconds later. The update is on the
+// expired grant's revision, so a renew by its holder that got in first
+// wins (ErrHeld here), and one that comes later is refused (ErrLost there).
+// The holder stopped starting work a margin before this instant (Held).
+func (c *KV) takeOver(ctx context.Context, name, holder string, rev uint64, until time.Time) (cluster.Lease, error) {
+	since := time.Now().UTC()
+	nrev, err := c.kv.Update(ctx, Key(name), encode(name, holder, since), rev)
+	switch {
+	case isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		// Renewed, or removed and created meanwhile: ask again.
+		return cluster.Lease{}, &cluster.HeldError{Until: until}
+	case err != nil:
+		return cluster.Lease{}, fmt.Errorf("cluster: acquire %s: %w", name, err)
+	}
+	return cluster.Lease{Name: name, Holder: holder, Revision: nrev, Since: since, Expires: since.Add(c.ttl)}, nil
+}
+
+// expires is when the grant e lapses unless renewed: the bucket's max age
+// after the server stored it.
+func (c *KV) expires(e jetstream.KeyValueEntry) time.Time { return e.Created().Add(c.ttl) }
 
 // Renew implements cluster.Coordinator.
 func (c *KV) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) {
@@ -143,6 +170,7 @@ func (c *KV) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) 
 		return cluster.Lease{}, fmt.Errorf("cluster: renew %s: %w", l.Name, err)
 	}
 	l.Revision = rev
+	l.Expires = time.Now().Add(c.ttl) // at the latest: the server stored it before now
 	return l, nil
 }
 
@@ -186,7 +214,11 @@ func (c *KV) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error)
 		if json.Unmarshal(e.Value(), &v) != nil || !strings.HasPrefix(v.Name, prefix) {
 			continue
 		}
-		out = append(out, cluster.Lease{Name: v.Name, Holder: v.Holder, Revision: e.Revision(), Since: v.Since})
+		exp := c.expires(e)
+		if !time.Now().Before(exp) {
+			continue // run out: the server removes it on its next age check
+		}
+		out = append(out, cluster.Lease{Name: v.Name, Holder: v.Holder, Revision: e.Revision(), Since: v.Since, Expires: exp})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package natskv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -74,5 +75,51 @@ func TestKVRefusesOtherTTL(t *testing.T) {
 	_, err = natskv.New(context.Background(), nc, natskv.Options{Bucket: bucket, TTL: 2 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "TTL") {
 		t.Fatalf("New with another TTL = %v", err)
+	}
+}
+
+// A waiting replica is told when the grant it waits for runs out, and gets
+// it then, whether or not the server has removed the grant yet; the old
+// holder's renew is refused afterwards.
+func TestKVHeldUntilAndTakeOver(t *testing.T) {
+	const ttl = time.Second
+	c, _ := newKV(t, ttl)
+	ctx := context.Background()
+	before := time.Now()
+	a, err := c.Acquire(ctx, "p/part.0", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	_, err = c.Acquire(ctx, "p/part.0", "B")
+	until, ok := cluster.HeldUntil(err)
+	if !ok {
+		t.Fatalf("B's Acquire = %v, want an ErrHeld that says until when", err)
+	}
+	const skew = 50 * time.Millisecond // server and test share a clock
+	if until.Before(before.Add(ttl-skew)) || until.After(after.Add(ttl+skew)) {
+		t.Fatalf("held until %v, acquired between %v and %v with TTL %v", until, before, after, ttl)
+	}
+	var b cluster.Lease
+	deadline := until.Add(ttl / 2)
+	for {
+		b, err = c.Acquire(ctx, "p/part.0", "B")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B could not take the lease %v after it ran out: %v", time.Since(until), err)
+		}
+		wait := 10 * time.Millisecond
+		if u, ok := cluster.HeldUntil(err); ok {
+			wait = max(wait, time.Until(u))
+		}
+		time.Sleep(wait) // polling with a deadline, as a waiting replica does
+	}
+	if _, err := c.Renew(ctx, a); !errors.Is(err, cluster.ErrLost) {
+		t.Fatalf("A's renew after B took over = %v, want ErrLost", err)
+	}
+	if b.Expires.IsZero() {
+		t.Fatal("a grant carries no Expires")
 	}
 }
