@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/connectord/connectord/engine/store"
+	"github.com/connectord/connectord/engine/store/natsstore"
+	"github.com/connectord/connectord/engine/store/storetest"
 )
 
 // The stream-leader node stops while emitters commit (retrying failures,
@@ -117,6 +119,34 @@ func TestLeaderLossGap(t *testing.T) {
 	for _, id := range acked {
 		if !stored[id] {
 			t.Errorf("acknowledged event %s lost", id)
+		}
+	}
+}
+
+// Several replicas starting at once on a stream that does not exist yet:
+// one creates it, the others find it before it has elected a leader, and
+// all of them wait for the leader instead of failing.
+func TestConcurrentOpenFreshStream(t *testing.T) {
+	for round := range 3 {
+		o := options(cluster, 3, uniq(fmt.Sprintf("START%d", round)))
+		const replicas = 3
+		errs := make(chan error, replicas)
+		var wg sync.WaitGroup
+		for range replicas {
+			wg.Go(func() {
+				s, err := natsstore.Open(context.Background(), o)
+				if err == nil {
+					storetest.CloseAtCleanup(t, s)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("round %d: Open: %v", round, err)
+			}
 		}
 	}
 }
