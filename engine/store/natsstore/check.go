@@ -141,6 +141,20 @@ func (s *Store) findStream(ctx context.Context) (jetstream.Stream, error) {
 	}
 }
 
+// streamInfo asks the stream leader for the stream's info, asking again
+// while the request goes unanswered (a leader being elected does not
+// answer), within ctx.
+func (s *Store) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, infoAttempt)
+		info, err := s.stream.Info(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return info, err
+		}
+	}
+}
+
 func hasLeader(info *jetstream.StreamInfo) bool {
 	return info.Cluster == nil || info.Config.Replicas <= 1 || info.Cluster.Leader != ""
 }
@@ -163,9 +177,7 @@ func (s *Store) waitLeader(ctx context.Context, info *jetstream.StreamInfo) (*je
 			return nil, fmt.Errorf("store: stream %s has no leader within %s%s: is a majority of its %d servers up?", s.opts.stream, s.opts.connect, why, info.Config.Replicas)
 		case <-tick.C:
 		}
-		actx, cancel := context.WithTimeout(ctx, infoAttempt)
-		next, err := s.stream.Info(actx)
-		cancel()
+		next, err := s.streamInfo(ctx)
 		if err != nil {
 			last = err
 			continue

@@ -100,6 +100,7 @@ func TestLeaderLossGap(t *testing.T) {
 		return len(acked) >= before+100 && last.After(stopped)
 	})
 	stopAll()
+	t.Logf("%s from the stop to the 100th commit after it", time.Since(stopped).Round(time.Millisecond))
 	mu.Lock()
 	t.Logf("stream leader n%d stopped: longest time without a commit %s; %d commits, %d failed attempts retried", leader+1, gap.Round(time.Millisecond), len(acked), fails.Load())
 	mu.Unlock()
