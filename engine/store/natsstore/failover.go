@@ -17,7 +17,7 @@ import (
 // timeout would fail it, and the store catches up before the next.
 const failoverGrace = 500 * time.Millisecond
 
-// watchFailover signals s.failover on every stream leader election (the
+// failoverWatch signals ch on every stream leader election (the
 // server's advisory) and every reconnect. Neither is required: without
 // permission to the advisory subject a batch waits for its timeout.
 type failoverWatch struct {
