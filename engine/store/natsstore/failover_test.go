@@ -99,7 +99,9 @@ func TestLeaderLossGap(t *testing.T) {
 		defer mu.Unlock()
 		return len(acked) >= before+100 && last.After(stopped)
 	})
+	t0 := time.Now()
 	stopAll()
+	t.Logf("emitters stopped in %s", time.Since(t0).Round(time.Millisecond))
 	t.Logf("%s from the stop to the 100th commit after it", time.Since(stopped).Round(time.Millisecond))
 	mu.Lock()
 	t.Logf("stream leader n%d stopped: longest time without a commit %s; %d commits, %d failed attempts retried", leader+1, gap.Round(time.Millisecond), len(acked), fails.Load())
@@ -108,7 +110,9 @@ func TestLeaderLossGap(t *testing.T) {
 		t.Errorf("longest gap %s", gap)
 	}
 
+	t0 = time.Now()
 	s2 := open(t, o)
+	t.Logf("reopened in %s", time.Since(t0).Round(time.Millisecond))
 	rs, err := s2.Pending(ctx, "hook", 0, 100000)
 	if err != nil {
 		t.Fatal(err)
