@@ -13,6 +13,9 @@ import (
 	"github.com/connectord/connectord/engine/store/storetest"
 )
 
+// Runs after the other tests of the package but the restart tests (file
+// order): a restarted node catching up slows the tests after it.
+//
 // The stream-leader node stops while emitters commit (retrying failures,
 // as a webhook sender does): the longest time without a successful commit
 // is printed. Batches in flight to the stopped leader are failed as soon
