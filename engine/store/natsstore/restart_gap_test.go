@@ -13,8 +13,9 @@ import (
 	"github.com/connectord/connectord/engine/store/storetest"
 )
 
-// Runs after the other tests of the package but the restart tests (file
-// order): a restarted node catching up slows the tests after it.
+// This file's tests run after the package's others (test files run in
+// name order): a node restarted here and still catching up slowed the
+// lease and dedupe tests that followed it.
 //
 // The stream-leader node stops while emitters commit (retrying failures,
 // as a webhook sender does): the longest time without a successful commit
