@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -35,18 +36,25 @@ func (s *Store) check(ctx context.Context) error {
 		}
 		return fmt.Errorf("store: JetStream account info from %s: %w", s.nc.ConnectedServerName(), err)
 	}
-	st, err := js.Stream(ctx, s.opts.stream)
+	st, err := s.findStream(ctx)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		st, err = js.CreateStream(ctx, s.streamConfig())
 		if err != nil {
 			return fmt.Errorf("store: creating stream %s with %d replica(s): %w%s", s.opts.stream, s.opts.replicas, err, replicaHint(err, s.opts.replicas))
 		}
 	} else if err != nil {
-		return fmt.Errorf("store: stream %s: %w", s.opts.stream, err)
+		hint := ""
+		if errors.Is(err, context.DeadlineExceeded) {
+			hint = fmt.Sprintf(" (no answer within %s: does the stream have a leader, is a majority of its servers up?)", s.opts.connect)
+		}
+		return fmt.Errorf("store: stream %s: %w%s", s.opts.stream, err, hint)
 	}
 	s.stream = st
 	info := st.CachedInfo()
 	if err := s.checkStream(info); err != nil {
+		return err
+	}
+	if info, err = s.waitLeader(ctx, info); err != nil {
 		return err
 	}
 	s.info = Info{Stream: s.opts.stream, Replicas: info.Config.Replicas, ServerVersion: v, Server: s.nc.ConnectedServerName(), Cluster: s.nc.ConnectedClusterName()}
@@ -112,10 +120,71 @@ func (s *Store) checkStream(info *jetstream.StreamInfo) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("store: stream %s cannot hold connectord's store: %s", c.Name, strings.Join(bad, "; "))
 	}
-	if info.Cluster != nil && c.Replicas > 1 && info.Cluster.Leader == "" {
-		return fmt.Errorf("store: stream %s has no leader: is a majority of its %d servers up?", c.Name, c.Replicas)
-	}
 	return nil
+}
+
+// infoAttempt bounds one stream info request: a stream created a moment
+// ago by another replica does not answer until it has a leader, and the
+// request is then simply unanswered.
+const infoAttempt = time.Second
+
+// findStream looks the stream up, asking again while the request goes
+// unanswered, within ctx.
+func (s *Store) findStream(ctx context.Context) (jetstream.Stream, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, infoAttempt)
+		st, err := s.js.Stream(actx, s.opts.stream)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return st, err
+		}
+	}
+}
+
+// streamInfo asks the stream leader for the stream's info, asking again
+// while the request goes unanswered (a leader being elected does not
+// answer), within ctx.
+func (s *Store) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, infoAttempt)
+		info, err := s.stream.Info(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return info, err
+		}
+	}
+}
+
+func hasLeader(info *jetstream.StreamInfo) bool {
+	return info.Cluster == nil || info.Config.Replicas <= 1 || info.Cluster.Leader != ""
+}
+
+// waitLeader re-reads the stream's info until it has a leader, bounded by
+// ctx (the connect timeout): a stream another replica has just created
+// elects its leader a moment later, and several replicas starting at once
+// must not fail for that.
+func (s *Store) waitLeader(ctx context.Context, info *jetstream.StreamInfo) (*jetstream.StreamInfo, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error // while there is no leader the info request may fail too
+	for !hasLeader(info) {
+		select {
+		case <-ctx.Done():
+			why := ""
+			if last != nil {
+				why = fmt.Sprintf(" (last answer: %v)", last)
+			}
+			return nil, fmt.Errorf("store: stream %s has no leader within %s%s: is a majority of its %d servers up?", s.opts.stream, s.opts.connect, why, info.Config.Replicas)
+		case <-tick.C:
+		}
+		next, err := s.streamInfo(ctx)
+		if err != nil {
+			last = err
+			continue
+		}
+		info = next
+	}
+	return info, nil
 }
 
 func subjectCovered(subjects []string, want string) bool {

@@ -221,6 +221,7 @@ type flight struct {
 	live     []*request
 	reply    chan *nats.Msg
 	deadline time.Time
+	cut      bool // deadline shortened by a leader change or reconnect
 }
 
 // run is the commit goroutine. A group is whatever arrived while the
@@ -252,7 +253,10 @@ func (s *Store) run() {
 				return
 			}
 			if idle {
-				<-s.wake
+				select {
+				case <-s.wake:
+				case <-s.failover.ch: // nothing in flight to cut
+				}
 			}
 			continue
 		}
@@ -268,10 +272,17 @@ func (s *Store) run() {
 			s.land(oldest, m, nil)
 			inflight = s.next(inflight)
 		case <-timer.C:
-			s.land(oldest, nil, fmt.Errorf("no acknowledgement within %s", s.opts.commitTimeout))
+			why := fmt.Sprintf("no acknowledgement within %s", s.opts.commitTimeout)
+			if oldest.cut {
+				why = fmt.Sprintf("no acknowledgement within %s of a stream leader change or reconnect", failoverGrace)
+			}
+			s.land(oldest, nil, errors.New(why))
 			inflight = s.next(inflight)
 		case <-wake:
 			timer.Stop()
+		case <-s.failover.ch:
+			timer.Stop()
+			cut(inflight, min(failoverGrace, s.opts.commitTimeout))
 		}
 	}
 }

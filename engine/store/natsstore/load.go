@@ -40,7 +40,7 @@ var errForeign = errors.New("not a connectord store message")
 // sequence as the leader reported it before the read, or the last message
 // read if later: a write landing after that is caught by fencing.
 func (s *Store) readFrom(ctx context.Context, from uint64) error {
-	info, err := s.stream.Info(ctx)
+	info, err := s.streamInfo(ctx)
 	if err != nil {
 		return fmt.Errorf("stream info: %w", err)
 	}

@@ -86,7 +86,8 @@ type Store struct {
 	tail tail
 	seen seen
 
-	replies replies
+	replies  replies
+	failover failoverWatch
 
 	qmu     sync.Mutex
 	waiting []*request
@@ -169,6 +170,7 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		s.replies.stop()
 		return nil, fmt.Errorf("store: following stream %s: %w", r.stream, err)
 	}
+	s.failover.start(nc, r.stream)
 	go s.run()
 	return s, nil
 }
@@ -193,6 +195,7 @@ func (s *Store) Close() error {
 	s.qmu.Unlock()
 	s.signal()
 	<-s.done
+	s.failover.close(s.nc)
 	s.replies.stop()
 	s.stopTail()
 	s.mu.Lock()

@@ -45,13 +45,20 @@ func (s *Store) startTail(from uint64) error {
 	if err != nil {
 		return fmt.Errorf("ordered consumer: %w", err)
 	}
-	cc, err := cons.Consume(s.tailed)
+	cc, err := cons.Consume(s.tailed, jetstream.PullHeartbeat(tailHeartbeat))
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
 	s.tail.cc = cc
 	return nil
 }
+
+// tailHeartbeat is the tail's idle heartbeat (the client's minimum): an
+// ordered consumer on a server that stopped is recreated elsewhere after
+// two missed heartbeats, and a store catching up after a failed commit
+// waits for it (the default, 15 s, stalled commits for 10 s when the stream
+// leader's node stopped; TestLeaderLossGap).
+const tailHeartbeat = 500 * time.Millisecond
 
 func (s *Store) stopTail() {
 	if s.tail.cc != nil {
@@ -177,7 +184,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	if s.isClosed() {
 		return store.ErrClosed
 	}
-	info, err := s.stream.Info(ctx)
+	info, err := s.streamInfo(ctx)
 	if err != nil {
 		return fmt.Errorf("store: sync with stream %s: %w", s.opts.stream, err)
 	}
