@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/pipelines"
+	"github.com/connectord/connectord/sinks/httpsink"
 )
 
 // The demo's fixed credentials: the shipped pipelines default to them.
@@ -249,9 +248,7 @@ func (r *demoReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
-	m := hmac.New(sha256.New, r.key)
-	m.Write(body)
-	valid := hmac.Equal([]byte("sha256="+base64.StdEncoding.EncodeToString(m.Sum(nil))), []byte(req.Header.Get("Elements-Webhook-Signature")))
+	valid := hmac.Equal([]byte(httpsink.SignElements(r.key, body)), []byte(req.Header.Get("Elements-Webhook-Signature")))
 	var env struct {
 		Message struct {
 			EventID      string `json:"eventId"`

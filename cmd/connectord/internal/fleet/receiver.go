@@ -2,14 +2,14 @@ package fleet
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/connectord/connectord/sinks/httpsink"
 )
 
 // Delivery is one callback the receiver answered.
@@ -55,9 +55,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
-	m := hmac.New(sha256.New, r.Key)
-	m.Write(body)
-	want := "sha256=" + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	want := httpsink.SignElements(r.Key, body)
 	var env struct {
 		Message struct {
 			EventID      string `json:"eventId"`
