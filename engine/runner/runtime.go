@@ -259,7 +259,7 @@ func (r *Runtime) Shutdown(ctx context.Context) {
 	}
 	drain := r.opts.DrainTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		drain = time.Until(dl)
+		drain = max(time.Until(dl), 0) // stopping the sources may have used it up
 	}
 	var wg sync.WaitGroup
 	for _, g := range gens {
