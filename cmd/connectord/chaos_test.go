@@ -238,8 +238,17 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 				o.B.Client, o.B.Start.Format("15:04:05.000"), o.B.End.Format("15:04:05.000"))
 		}
 	}
-	if limit := chaosTTL + time.Second; deliveryFailover > limit || pollFailover > limit {
-		t.Errorf("failover after a replica crash: deliveries %v, poll %v, want ≤ lease TTL + 1s = %v", deliveryFailover, pollFailover, limit)
+	// The replicas are this test binary: under the race detector they run
+	// several times slower, and a takeover's catch-up and rewind with them,
+	// so the bound (lease TTL + 1 s) is asserted in the run without
+	// it (.ci/run runs this test that way too); with it, every other
+	// assertion holds and failover must stay within two TTLs + 1 s.
+	limit := chaosTTL + time.Second
+	if raceEnabled {
+		limit = 2*chaosTTL + time.Second
+	}
+	if deliveryFailover > limit || pollFailover > limit {
+		t.Errorf("failover after a replica crash: deliveries %v, poll %v, want ≤ %v", deliveryFailover, pollFailover, limit)
 	}
 	per, _ := recv.Counts()
 	t.Logf("chaos figures (3 nats-servers and the simulator in the test process, 3 connectord replicas as child processes, lease TTL %v):", chaosTTL)
@@ -251,7 +260,7 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	t.Logf("  callbacks: %d in all (receiver answered 503 to every 37th), per replica %v", len(log), per)
 	t.Logf("  NATS stream-leader node %d stopped: longest gap between acknowledgements %v", leader+1, natsGap.Round(10*time.Millisecond))
 	t.Logf("  replica %s killed: its partitions delivered by others after %v, conversations polled by another after %v (limit %v)",
-		victim.ID, deliveryFailover.Round(10*time.Millisecond), pollFailover.Round(10*time.Millisecond), chaosTTL+time.Second)
+		victim.ID, deliveryFailover.Round(10*time.Millisecond), pollFailover.Round(10*time.Millisecond), limit)
 	t.Logf("  restarted replica delivering again after %v; all delivered %v after the load started; test wall %v",
 		rejoin.Round(10*time.Millisecond), drained.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 }
