@@ -85,7 +85,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: lease bucket %s: %w", o.Bucket, err)
 	}
-	st, err := kv.Status(ctx)
+	st, err := waitForLeader(ctx, kv)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: lease bucket %s: %w", o.Bucket, err)
 	}
@@ -93,6 +93,30 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*KV, error) {
 		return nil, fmt.Errorf("cluster: lease bucket %s has a TTL of %s, configured %s: every replica must use one lease TTL (delete the bucket, or set the same TTL)", o.Bucket, st.TTL(), o.TTL)
 	}
 	return &KV{kv: kv, ttl: o.TTL}, nil
+}
+
+// waitForLeader returns the bucket's status once its stream has a leader:
+// a replicated bucket just created answers a lease write with "no
+// responders" until it has elected one. It waits up to 5 s (or ctx).
+func waitForLeader(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyValueStatus, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := kv.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bs, ok := st.(*jetstream.KeyValueBucketStatus)
+		if !ok || bs.StreamInfo().Cluster == nil || bs.StreamInfo().Cluster.Leader != "" || time.Now().After(deadline) {
+			return st, nil // past the deadline, the first lease call reports what is wrong
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // TTL implements cluster.Coordinator.
