@@ -166,11 +166,11 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err := s.replies.start(nc); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := s.startTail(s.lastSeq + 1); err != nil {
+	if err := s.startTail(ctx, s.lastSeq+1); err != nil {
 		s.replies.stop()
 		return nil, fmt.Errorf("store: following stream %s: %w", r.stream, err)
 	}
-	s.failover.start(nc, r.stream)
+	s.failover.start(nc, r.stream, s.resetTail)
 	go s.run()
 	return s, nil
 }
