@@ -245,6 +245,12 @@ func (s *Store) run() {
 				inflight = append(inflight, f)
 			}
 		}
+		if len(inflight) == 0 && len(s.unsettled) > 0 {
+			// A group that launched nothing left requests to validate
+			// again: what they waited for was not written.
+			s.unsettled = s.requeue(s.unsettled)
+			continue
+		}
 		if len(inflight) == 0 {
 			s.qmu.Lock()
 			idle, closed := len(s.waiting) == 0, s.qclosed
@@ -296,6 +302,7 @@ func (s *Store) maxInFlight() int { return maxInFlight }
 // next drops the landed oldest flight; the one after it is now built on the
 // state itself.
 func (s *Store) next(inflight []*flight) []*flight {
+	s.unsettled = s.requeue(s.unsettled)
 	inflight = inflight[1:]
 	if len(inflight) > 0 {
 		inflight[0].t.base = nil
@@ -310,14 +317,20 @@ func (s *Store) next(inflight []*flight) []*flight {
 			finish(r, r.err)
 		}
 		s.held = nil
-		if len(s.retry) > 0 {
-			s.qmu.Lock()
-			s.waiting = append(s.retry, s.waiting...)
-			s.qmu.Unlock()
-			s.retry = nil
-		}
+		s.retry = s.requeue(s.retry)
 	}
 	return inflight
+}
+
+// requeue puts rs ahead of the requests waiting, and returns rs emptied.
+func (s *Store) requeue(rs []*request) []*request {
+	if len(rs) == 0 {
+		return rs
+	}
+	s.qmu.Lock()
+	s.waiting = append(slices.Clone(rs), s.waiting...)
+	s.qmu.Unlock()
+	return rs[:0]
 }
 
 // launch validates and folds the group into one atomic batch and publishes
@@ -353,6 +366,10 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 	for _, r := range group {
 		r.out = t.apply(r.batch)
 		r.out.at = now
+		if errors.Is(r.out.rejected, errUnsettled) {
+			s.unsettled = append(s.unsettled, r) // again once the next flight lands
+			continue
+		}
 		if r.out.rejected != nil {
 			finish(r, r.out.rejected)
 			continue
@@ -385,7 +402,13 @@ func (s *Store) launch(group []*request, inflight []*flight) *flight {
 		return nil
 	}
 	f := &flight{t: t, msgs: msgs, live: live, deadline: time.Now().Add(s.opts.commitTimeout)}
-	if f.reply, err = s.replies.send(s.nc, msgs); err != nil {
+	if s.publishHook != nil {
+		err = s.publishHook()
+	}
+	if err == nil {
+		f.reply, err = s.replies.send(s.nc, msgs)
+	}
+	if err != nil {
 		s.stale = true
 		for _, r := range live {
 			finish(r, fmt.Errorf("store: commit to stream %s (outcome unknown; the store re-reads the stream before its next commit): %w", s.opts.stream, err))

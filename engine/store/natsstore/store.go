@@ -81,7 +81,13 @@ type Store struct {
 	lastSeq uint64     // the stream's last sequence read at Open
 	stale   bool       // a commit failed: catch up before the next
 	held    []*request // answered once the batches in flight are and the store caught up
-	retry   []*request // fenced, tried again once the store caught up
+	// unsettled: PutIfAbsents of a key only a batch in flight sets
+	// (errUnsettled), validated again as each flight lands.
+	unsettled []*request
+	// publishHook, set by tests only, runs before each publish: an error
+	// fails it as a lost connection would.
+	publishHook func() error
+	retry       []*request // fenced, tried again once the store caught up
 
 	tail tail
 	seen seen

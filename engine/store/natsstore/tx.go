@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -289,6 +290,26 @@ func (t *tx) remove(r ref) {
 	}
 }
 
+// errUnsettled rejects, for now, a PutIfAbsent of a key that only a batch
+// not yet acknowledged sets (one in flight, or earlier in the same group):
+// that batch may still fail, and then the key is absent. The request is
+// validated again once everything in flight has landed. Answering
+// ErrExists at once lost a webhook: its first delivery's batch failed
+// (outcome unknown, a stream leader change), while the sender's retry, on
+// the same replica, had been told "duplicate".
+var errUnsettled = errors.New("store: key set only by a batch not yet acknowledged")
+
+// committedKey reports whether the state, as acknowledged by the stream,
+// holds key.
+func (t *tx) committedKey(p, key string) bool {
+	sp := t.statePipe(p)
+	if sp == nil {
+		return false
+	}
+	_, ok := sp.value(key)
+	return ok
+}
+
 // validate checks b without changing the overlay, so that a batch that
 // would fail is skipped whole (ErrExists, ErrInvalidOp).
 func (t *tx) validate(b *store.Batch) error {
@@ -309,6 +330,9 @@ func (t *tx) validate(b *store.Batch) error {
 				exists = t.hasKey(op.Pipeline, op.Key)
 			}
 			if op.Kind == store.OpPutIfAbsent && exists {
+				if !seen && !t.committedKey(op.Pipeline, op.Key) {
+					return errUnsettled
+				}
 				return fmt.Errorf("store: key %q of pipeline %q: %w", op.Key, op.Pipeline, store.ErrExists)
 			}
 			set[k] = op.Kind != store.OpDelete
