@@ -130,13 +130,16 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 		if results == nil {
 			return
 		}
-		cancel()
-		// On Release, wait for it (it was cancelled), so the lease
-		// given up is the latest grant. Lost or left to expire (parent
-		// ended), it does not matter.
+		// On Release, let it finish (its deadline bounds it), so the
+		// lease given up is the latest grant: a renew cancelled after the
+		// coordinator applied it left Release the old revision, and the
+		// release failed ErrLost (TestLeasesR3/HandOverOnRelease, now
+		// and then). Lost or left to expire (parent ended), it does not
+		// matter.
 		if released {
 			h.applyRenew(<-results)
 		}
+		cancel()
 	}()
 	for {
 		select {
@@ -157,7 +160,8 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 			h.mu.Lock()
 			cur, deadline := h.lease, h.validUntil
 			h.mu.Unlock()
-			rctx, stop := context.WithDeadline(ctx, deadline)
+			// Not under ctx: Release waits for this renew instead.
+			rctx, stop := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 			cancel = stop
 			results = make(chan renewResult, 1)
 			go func(rs chan<- renewResult) {
