@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,8 +14,23 @@ import (
 // pipeline.
 func PartitionLease(pipeline string, p int) string { return fmt.Sprintf("%s/part.%d", pipeline, p) }
 
+// RunsPrefix starts the names of the leases that say which replicas run
+// pipeline: "runs.<pipeline>.<replica>", the pipeline's dots written "="
+// (pipeline names have none), so the prefix names one pipeline and ends
+// in the "." that lets a coordinator list just those.
+func RunsPrefix(pipeline string) string {
+	return "runs." + strings.ReplaceAll(pipeline, ".", "=") + "."
+}
+
+// RunsLease is the name of the lease replica holds while it delivers
+// pipeline: the partitions are spread over the holders of these, not
+// over every member, so a replica that does not run the pipeline (not
+// loaded yet, refused, removed) is given none of its partitions.
+func RunsLease(pipeline, replica string) string { return RunsPrefix(pipeline) + replica }
+
 // Owner keeps, for one pipeline on one replica, the leases of the delivery
-// partitions that Assign gives this replica among the live members: each
+// partitions that Assign gives this replica among the live replicas that
+// run the pipeline (their RunsLease, which Rebalance holds for this one): each
 // Rebalance releases the partitions the replica should no longer own (so
 // their new owner gets them at once) and tries to take those it should,
 // which their previous owner may still hold until its own next Rebalance.
@@ -27,13 +43,14 @@ type Owner struct {
 	opts     HoldOptions
 
 	mu   sync.Mutex
+	runs *Held // RunsLease(pipeline, replica), taken by Rebalance
 	held map[int]*Held
 	// leaving: partitions this replica should give up but still holds
 	// because work is in flight in them (busy); no new work starts there.
 	leaving map[int]bool
 	busy    func(p int) bool
 	// next is when the last Rebalance expects the picture to change by
-	// itself: another member's lease or a wanted partition's grant runs
+	// itself: another runner's lease or a wanted partition's grant runs
 	// out unless renewed (zero: not known).
 	next time.Time
 }
@@ -56,18 +73,22 @@ func (o *Owner) SetBusy(busy func(p int) bool) {
 }
 
 // Rebalance brings the owned partitions towards this replica's share among
-// the live members. It reports whether the replica now owns exactly its
+// the live replicas running the pipeline. It reports whether the replica
+// now owns exactly its
 // share.
 func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
-	ms, err := Members(ctx, o.c)
+	if err := o.announce(ctx); err != nil {
+		return false, err
+	}
+	ms, err := runners(ctx, o.c, o.pipeline)
 	if err != nil {
 		return false, err
 	}
-	ids := []string{o.replica} // counted even before its member lease shows
+	ids := []string{o.replica} // counted even before its lease shows
 	var next time.Time
 	for _, m := range ms {
-		ids = append(ids, m.Holder)
 		if m.Holder != o.replica {
+			ids = append(ids, m.Holder)
 			next = earliest(next, m.Expires)
 		}
 	}
@@ -134,6 +155,43 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 	return complete && firstErr == nil, firstErr
 }
 
+// announce holds this replica's RunsLease, taken again if it was lost.
+func (o *Owner) announce(ctx context.Context) error {
+	o.mu.Lock()
+	h := o.runs
+	o.mu.Unlock()
+	if h != nil {
+		select {
+		case <-h.Lost():
+		default:
+			return nil
+		}
+	}
+	h, err := TryHold(ctx, o.c, RunsLease(o.pipeline, o.replica), o.replica, o.opts)
+	if err != nil {
+		return fmt.Errorf("cluster: announcing %s runs %s: %w", o.replica, o.pipeline, err)
+	}
+	o.mu.Lock()
+	o.runs = h
+	o.mu.Unlock()
+	return nil
+}
+
+// runners lists the live replicas running pipeline (their RunsLease; the
+// holder is the replica id). A coordinator that cannot list has none.
+func runners(ctx context.Context, c Coordinator, pipeline string) ([]Lease, error) {
+	l, ok := c.(Lister)
+	if !ok {
+		return nil, nil
+	}
+	ls, err := l.Leases(ctx, RunsPrefix(pipeline))
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ls, func(a, b Lease) int { return strings.Compare(a.Holder, b.Holder) })
+	return ls, nil
+}
+
 func (o *Owner) setNext(t time.Time) {
 	o.mu.Lock()
 	o.next = t
@@ -141,7 +199,7 @@ func (o *Owner) setNext(t time.Time) {
 }
 
 // NextCheck is when the last Rebalance expects the membership or a wanted
-// partition to change without anyone asking: another member's lease or a
+// partition to change without anyone asking: another runner's lease or a
 // wanted partition's grant runs out unless renewed. A caller that
 // rebalances on a timer rebalances then as well, so a crashed replica's
 // partitions move the moment their leases run out. Zero: nothing known.
@@ -193,6 +251,10 @@ func (o *Owner) ReleaseAll(ctx context.Context) {
 		_ = h.Release(ctx)
 		delete(o.held, p)
 		delete(o.leaving, p)
+	}
+	if o.runs != nil {
+		_ = o.runs.Release(ctx)
+		o.runs = nil
 	}
 }
 

@@ -81,3 +81,46 @@ func TestOwnersSplitAndRebalance(t *testing.T) {
 		_ = members[id].Release(ctx)
 	}
 }
+
+// A live replica that does not run the pipeline (not loaded there yet, or
+// refused) is given none of its partitions: the replicas that run it
+// share all of them.
+func TestOwnersIgnoreReplicasNotRunningThePipeline(t *testing.T) {
+	ctx := context.Background()
+	c := NewLocal(time.Second, nil)
+	for _, id := range []string{"r1", "r2", "r3"} {
+		m, err := Hold(ctx, c, MemberLease(id), id, HoldOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Release(ctx)
+	}
+	// r3 runs only pipeline "q".
+	a, b := NewOwner(c, "p", "r1", DefaultPartitions, HoldOptions{}), NewOwner(c, "p", "r2", DefaultPartitions, HoldOptions{})
+	q := NewOwner(c, "q", "r3", DefaultPartitions, HoldOptions{})
+	defer a.ReleaseAll(ctx)
+	defer b.ReleaseAll(ctx)
+	defer q.ReleaseAll(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		okA, errA := a.Rebalance(ctx)
+		okB, errB := b.Rebalance(ctx)
+		okQ, errQ := q.Rebalance(ctx)
+		if errA != nil || errB != nil || errQ != nil {
+			t.Fatal(errA, errB, errQ)
+		}
+		if okA && okB && okQ && len(a.Owned())+len(b.Owned()) == DefaultPartitions {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("p: r1 owns %v, r2 owns %v: want all %d between them", a.Owned(), b.Owned(), DefaultPartitions)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	if n := len(a.Owned()); n != DefaultPartitions/2 {
+		t.Errorf("r1 owns %d of p's partitions, want %d", n, DefaultPartitions/2)
+	}
+	if n := len(q.Owned()); n != DefaultPartitions {
+		t.Errorf("r3 owns %d of q's partitions, want all %d (it alone runs q)", n, DefaultPartitions)
+	}
+}

@@ -32,7 +32,8 @@ const attemptSlack = 500 * time.Millisecond
 // delivers. Without Options.SharedDelivery (one process: bbolt) there is
 // no owner and every partition is always held, so delivery is what it was
 // before partitions. Otherwise a cluster.Owner holds the leases of this
-// replica's share, rebalanced as members come and go.
+// replica's share among the replicas running the pipeline, rebalanced as
+// they come and go.
 type parts struct {
 	n       int
 	owner   *cluster.Owner // nil: every partition always held
@@ -297,59 +298,69 @@ func (d *deliverer) owns(r *store.Record) bool {
 	return d.parts.owner == nil || d.held[d.parts.partitionOf(r)]
 }
 
-// memberCache shares one listing of the live members among the owners of
-// every pipeline of a runtime: each rebalances every few hundred
-// milliseconds, and a listing is a round trip per lease (plus a consumer
-// to list the keys: most of a second on a loaded machine). A listing up to
-// staleAfter old is answered at once, without the members whose lease ran
-// out since (Lease.Expires), while a fresh one is fetched in the
-// background: a crashed replica leaves the membership the moment its lease
-// runs out, however slow a listing is. Older, the listing is fetched
-// before answering.
+// memberCache shares the listings of live leases the partition owners of
+// a runtime ask for (which replicas run a pipeline: cluster.RunsPrefix)
+// among them: each owner rebalances every few hundred milliseconds, and a
+// listing is a round trip per lease (plus a consumer to list the keys:
+// most of a second on a loaded machine). A listing up to staleAfter old is
+// answered at once, without the leases that ran out since
+// (Lease.Expires), while a fresh one is fetched in the background: a
+// crashed replica leaves the listing the moment its lease runs out,
+// however slow a listing is. Older, the listing is fetched before
+// answering.
 type memberCache struct {
 	cluster.Coordinator
 	lister     cluster.Lister
 	maxAge     time.Duration
 	staleAfter time.Duration
 
-	mu         sync.Mutex
+	mu       sync.Mutex
+	listings map[string]*listing // by prefix
+}
+
+type listing struct {
 	at         time.Time
 	leases     []cluster.Lease
 	refreshing bool
 }
 
 func (m *memberCache) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
-	if prefix != cluster.MemberPrefix {
-		return m.lister.Leases(ctx, prefix)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if age := time.Since(m.at); !m.at.IsZero() && age < m.staleAfter {
-		if age >= m.maxAge && !m.refreshing {
-			m.refreshing = true
-			go m.refresh()
+	if m.listings == nil {
+		m.listings = map[string]*listing{}
+	}
+	l := m.listings[prefix]
+	if l == nil {
+		l = &listing{}
+		m.listings[prefix] = l
+	}
+	if age := time.Since(l.at); !l.at.IsZero() && age < m.staleAfter {
+		if age >= m.maxAge && !l.refreshing {
+			l.refreshing = true
+			go m.refresh(prefix, l)
 		}
-		return live(m.leases), nil
+		return live(l.leases), nil
 	}
 	ls, err := m.lister.Leases(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
-	m.at, m.leases = time.Now(), ls
+	l.at, l.leases = time.Now(), ls
 	return live(ls), nil
 }
 
-// refresh lists the members in the background.
-func (m *memberCache) refresh() {
+// refresh lists prefix's leases in the background.
+func (m *memberCache) refresh(prefix string, l *listing) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.staleAfter)
 	defer cancel()
 	at := time.Now()
-	ls, err := m.lister.Leases(ctx, cluster.MemberPrefix)
+	ls, err := m.lister.Leases(ctx, prefix)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refreshing = false
-	if err == nil && at.After(m.at) {
-		m.at, m.leases = at, ls
+	l.refreshing = false
+	if err == nil && at.After(l.at) {
+		l.at, l.leases = at, ls
 	}
 }
 
