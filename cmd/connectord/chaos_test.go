@@ -242,10 +242,12 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 	// several times slower, and a takeover's catch-up and rewind with them,
 	// so the bound (lease TTL + 1 s) is asserted in the run without
 	// it (.ci/run runs this test that way too); with it, every other
-	// assertion holds and failover must stay within two TTLs + 1 s.
+	// assertion holds and failover must stay within three TTLs + 1 s (two
+	// were exceeded once, 7.4 s, with the machine's load average at 10;
+	// a stalled tail, the bug this bound also catches, took 10 s or more).
 	limit := chaosTTL + time.Second
 	if raceEnabled {
-		limit = 2*chaosTTL + time.Second
+		limit = 3*chaosTTL + time.Second
 	}
 	if deliveryFailover > limit || pollFailover > limit {
 		t.Errorf("failover after a replica crash: deliveries %v, poll %v, want ≤ %v", deliveryFailover, pollFailover, limit)

@@ -19,8 +19,10 @@ func PartitionLease(pipeline string, p int) string { return fmt.Sprintf("%s/part
 // (pipeline names have none), so the prefix names one pipeline and ends
 // in the "." that lets a coordinator list just those.
 func RunsPrefix(pipeline string) string {
-	return "runs." + strings.ReplaceAll(pipeline, ".", "=") + "."
+	return runsAll + strings.ReplaceAll(pipeline, ".", "=") + "."
 }
+
+const runsAll = "runs."
 
 // RunsLease is the name of the lease replica holds while it delivers
 // pipeline: the partitions are spread over the holders of these, not
@@ -184,10 +186,16 @@ func runners(ctx context.Context, c Coordinator, pipeline string) ([]Lease, erro
 	if !ok {
 		return nil, nil
 	}
-	ls, err := l.Leases(ctx, RunsPrefix(pipeline))
+	// One listing of every pipeline's runners: the owners of all the
+	// pipelines of a replica share it (the runtime caches it), where one
+	// listing each multiplied the coordinator's work (each is a round
+	// trip per lease), and slowed takeovers under load.
+	ls, err := l.Leases(ctx, runsAll)
 	if err != nil {
 		return nil, err
 	}
+	prefix := RunsPrefix(pipeline)
+	ls = slices.DeleteFunc(ls, func(l Lease) bool { return !strings.HasPrefix(l.Name, prefix) })
 	slices.SortFunc(ls, func(a, b Lease) int { return strings.Compare(a.Holder, b.Holder) })
 	return ls, nil
 }
