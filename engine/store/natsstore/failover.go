@@ -17,10 +17,9 @@ import (
 // timeout would fail it, and the store catches up before the next.
 const failoverGrace = 500 * time.Millisecond
 
-// failoverWatch signals ch, and calls also, on every stream leader
-// election (the server's advisory) and every reconnect: the commit
-// goroutine cuts batches in flight, and the tail recreates its consumer,
-// which may have lived on the node that went away. Neither is required: without
+// failoverWatch signals ch on every stream leader election (the
+// server's advisory) and every reconnect: the commit goroutine cuts the
+// batches in flight. Neither is required: without
 // permission to the advisory subject a batch waits for its timeout.
 type failoverWatch struct {
 	ch     chan struct{}
@@ -30,11 +29,10 @@ type failoverWatch struct {
 	wg     sync.WaitGroup
 }
 
-func (w *failoverWatch) start(nc *nats.Conn, stream string, also func()) {
+func (w *failoverWatch) start(nc *nats.Conn, stream string) {
 	w.ch = make(chan struct{}, 1)
 	w.stop = make(chan struct{})
 	signal := func() {
-		also()
 		select {
 		case w.ch <- struct{}{}:
 		default:

@@ -176,7 +176,7 @@ func OpenConn(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		s.replies.stop()
 		return nil, fmt.Errorf("store: following stream %s: %w", r.stream, err)
 	}
-	s.failover.start(nc, r.stream, s.resetTail)
+	s.failover.start(nc, r.stream)
 	go s.run()
 	return s, nil
 }

@@ -192,7 +192,7 @@ func (s *Store) deleteConsumer(name string) {
 }
 
 // resetTail asks for a new consumer: the current one missed heartbeats,
-// skipped a message, was deleted, or the stream or connection failed over.
+// skipped a message, was deleted, or makes no progress while a Sync waits.
 func (s *Store) resetTail() {
 	select {
 	case s.tail.reset <- struct{}{}:
@@ -372,6 +372,8 @@ func (s *Store) Sync(ctx context.Context) error {
 	target := info.State.LastSeq
 	check := time.NewTimer(200 * time.Millisecond)
 	defer check.Stop()
+	last := ^uint64(0) // pos at the previous check that found more
+	stuck := 0
 	for {
 		s.tail.mu.Lock()
 		pos, progress, terr := s.tail.pos, s.tail.progress, s.tail.err
@@ -398,6 +400,16 @@ func (s *Store) Sync(ctx context.Context) error {
 		}
 		if !more {
 			return nil
+		}
+		// Messages follow and the tail applies none: its consumer may be
+		// on a server that went away, unnoticed until two heartbeats are
+		// missed. Two checks without progress, and it is recreated.
+		if pos == last {
+			if stuck++; stuck == 2 {
+				s.resetTail()
+			}
+		} else {
+			last, stuck = pos, 0
 		}
 		check.Reset(200 * time.Millisecond)
 	}
