@@ -137,10 +137,10 @@ func TestChaosReplicasAndNATSNodeDie(t *testing.T) {
 			}
 		}
 	}()
-	// r1 first: it creates the stream; replicas opening it before its
-	// leader is elected are refused (see the report of issue 18).
-	startAll(t, replicas[:1])
-	startAll(t, replicas[1:])
+	// All three at once, as a fleet rolled out together starts: one
+	// creates the stream and the lease bucket, the others find them
+	// before their leaders are elected and wait for them.
+	startAll(t, replicas)
 	fleetReady := time.Since(began)
 
 	ctx, stopLoad := context.WithCancel(context.Background())

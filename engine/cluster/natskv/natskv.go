@@ -71,17 +71,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: nats: %w", err)
 	}
-	kv, err := js.KeyValue(ctx, o.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      o.Bucket,
-			Description: "connectord leases (poller leadership, delivery partitions, members)",
-			History:     1,
-			TTL:         o.TTL,
-			Replicas:    o.Replicas,
-			Storage:     jetstream.FileStorage,
-		})
-	}
+	kv, err := openBucket(ctx, js, o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: lease bucket %s: %w", o.Bucket, err)
 	}
@@ -95,21 +85,61 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*KV, error) {
 	return &KV{kv: kv, ttl: o.TTL}, nil
 }
 
+// openBucket finds the bucket or creates it. Replicas starting together
+// race to create it, and the JetStream API, busy placing it, may not
+// answer one of them in time: each attempt is bounded to 2 s, and they go
+// on for up to bucketWait (or ctx).
+func openBucket(ctx context.Context, js jetstream.JetStream, o Options) (jetstream.KeyValue, error) {
+	deadline := time.Now().Add(bucketWait)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		kv, err := js.KeyValue(actx, o.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = js.CreateKeyValue(actx, jetstream.KeyValueConfig{
+				Bucket:      o.Bucket,
+				Description: "connectord leases (poller leadership, delivery partitions, members)",
+				History:     1,
+				TTL:         o.TTL,
+				Replicas:    o.Replicas,
+				Storage:     jetstream.FileStorage,
+			})
+		}
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return kv, err
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // waitForLeader returns the bucket's status once its stream has a leader:
 // a replicated bucket just created answers a lease write with "no
-// responders" until it has elected one. It waits up to 5 s (or ctx).
+// responders" until it has elected one, and, asked for its status while
+// another replica is still creating it, "stream not found" or nothing at
+// all (replicas started together failed so). It tries for up to
+// bucketWait (or ctx), each attempt bounded to a second, and then
+// returns the last error.
 func waitForLeader(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyValueStatus, error) {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(bucketWait)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		st, err := kv.Status(ctx)
-		if err != nil {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := kv.Status(actx)
+		cancel()
+		if err == nil {
+			bs, ok := st.(*jetstream.KeyValueBucketStatus)
+			if !ok || bs.StreamInfo().Cluster == nil || bs.StreamInfo().Cluster.Leader != "" || time.Now().After(deadline) {
+				return st, nil // past the deadline, the first lease call reports what is wrong
+			}
+		} else if ctx.Err() != nil || time.Now().After(deadline) {
 			return nil, err
-		}
-		bs, ok := st.(*jetstream.KeyValueBucketStatus)
-		if !ok || bs.StreamInfo().Cluster == nil || bs.StreamInfo().Cluster.Leader != "" || time.Now().After(deadline) {
-			return st, nil // past the deadline, the first lease call reports what is wrong
 		}
 		select {
 		case <-ctx.Done():
@@ -118,6 +148,34 @@ func waitForLeader(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyVal
 		}
 	}
 }
+
+// unanswered runs a request (a write, or a read) until it is answered:
+// "no responders" means no server took it (nothing was stored), as when the bucket's stream
+// is new and its interest has not reached this client's server yet, or
+// its leader is being elected. It tries for up to noResponderWait, or
+// until ctx ends, then returns the last error.
+func unanswered(ctx context.Context, request func() error) error {
+	wait, deadline := 20*time.Millisecond, time.Now().Add(noResponderWait)
+	for {
+		err := request()
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+const noResponderWait = 2 * time.Second
+
+// bucketWait bounds the wait for a new bucket's stream to be usable.
+const bucketWait = 10 * time.Second
 
 // TTL implements cluster.Coordinator.
 func (c *KV) TTL() time.Duration { return c.ttl }
@@ -131,11 +189,19 @@ type value struct {
 // Acquire implements cluster.Coordinator.
 func (c *KV) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
 	key := Key(name)
-	e, err := c.kv.Get(ctx, key)
+	var e jetstream.KeyValueEntry
+	err := unanswered(ctx, func() (err error) {
+		e, err = c.kv.Get(ctx, key)
+		return err
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		since := time.Now().UTC()
-		rev, err := c.kv.Create(ctx, key, encode(name, holder, since))
+		var rev uint64
+		err := unanswered(ctx, func() (err error) {
+			rev, err = c.kv.Create(ctx, key, encode(name, holder, since))
+			return err
+		})
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return cluster.Lease{}, cluster.ErrHeld // another replica won the race
 		}
@@ -169,7 +235,11 @@ func (c *KV) Acquire(ctx context.Context, name, holder string) (cluster.Lease, e
 // The holder stopped starting work a margin before this instant (Held).
 func (c *KV) takeOver(ctx context.Context, name, holder string, rev uint64, until time.Time) (cluster.Lease, error) {
 	since := time.Now().UTC()
-	nrev, err := c.kv.Update(ctx, Key(name), encode(name, holder, since), rev)
+	var nrev uint64
+	err := unanswered(ctx, func() (err error) {
+		nrev, err = c.kv.Update(ctx, Key(name), encode(name, holder, since), rev)
+		return err
+	})
 	switch {
 	case isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		// Renewed, or removed and created meanwhile: ask again.
@@ -186,7 +256,11 @@ func (c *KV) expires(e jetstream.KeyValueEntry) time.Time { return e.Created().A
 
 // Renew implements cluster.Coordinator.
 func (c *KV) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) {
-	rev, err := c.kv.Update(ctx, Key(l.Name), encode(l.Name, l.Holder, l.Since), l.Revision)
+	var rev uint64
+	err := unanswered(ctx, func() (err error) {
+		rev, err = c.kv.Update(ctx, Key(l.Name), encode(l.Name, l.Holder, l.Since), l.Revision)
+		return err
+	})
 	if isWrongLastSeq(err) || errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return cluster.Lease{}, cluster.ErrLost
 	}
@@ -200,7 +274,9 @@ func (c *KV) Renew(ctx context.Context, l cluster.Lease) (cluster.Lease, error) 
 
 // Release implements cluster.Coordinator.
 func (c *KV) Release(ctx context.Context, l cluster.Lease) error {
-	err := c.kv.Delete(ctx, Key(l.Name), jetstream.LastRevision(l.Revision))
+	err := unanswered(ctx, func() error {
+		return c.kv.Delete(ctx, Key(l.Name), jetstream.LastRevision(l.Revision))
+	})
 	if isWrongLastSeq(err) {
 		return cluster.ErrLost
 	}
@@ -227,7 +303,11 @@ func (c *KV) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error)
 	_ = keys.Stop() // the lister stops itself once drained
 	var out []cluster.Lease
 	for _, k := range names {
-		e, err := c.kv.Get(ctx, k)
+		var e jetstream.KeyValueEntry
+		err := unanswered(ctx, func() (err error) {
+			e, err = c.kv.Get(ctx, k)
+			return err
+		})
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // released or expired since the listing
 		}
