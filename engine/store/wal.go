@@ -1,0 +1,206 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// The write-ahead log sits in front of the bbolt file: a commit appends one
+// frame holding its whole group's writes and syncs once, and a checkpoint
+// later applies the log to bbolt in one large transaction. The log is a
+// series of segment files next to the store file, <file>-log.<gen>, each
+// generation a run of frames:
+//
+//	bytes 0-3  payload length, little-endian (never 0)
+//	bytes 4-7  CRC-32C (Castagnoli) of the payload
+//	bytes 8..  payload: logVersion, then the writes (see logwrite.go)
+//
+// A new segment starts at each checkpoint, so the checkpoint can apply the
+// old ones while commits append to the new one; bbolt records the last
+// generation it holds in full (bucketLog/keyApplied), in the checkpoint's
+// own transaction, so a segment is either wholly applied or replayed.
+const (
+	frameHeader = 8
+	logVersion  = 1
+	// maxFrame bounds a frame's length so that a corrupt header cannot ask
+	// recovery for gigabytes.
+	maxFrame = 1 << 30
+)
+
+// segmentPath is generation gen's file.
+func segmentPath(store string, gen uint64) string {
+	return fmt.Sprintf("%s-log.%016d", store, gen)
+}
+
+// segments lists the store's log generations in ascending order.
+func segments(store string) ([]uint64, error) {
+	matches, err := filepath.Glob(store + "-log.*")
+	if err != nil {
+		return nil, fmt.Errorf("store: list log segments: %w", err)
+	}
+	var gens []uint64
+	for _, m := range matches {
+		gen, err := strconv.ParseUint(strings.TrimPrefix(m, store+"-log."), 10, 64)
+		if err != nil || gen == 0 {
+			continue // not ours
+		}
+		gens = append(gens, gen)
+	}
+	slices.Sort(gens)
+	return gens, nil
+}
+
+// segment is the log file commits append to; only the commit goroutine
+// uses it.
+type segment struct {
+	f    *os.File
+	gen  uint64
+	size int64 // bytes written and synced
+	buf  []byte
+}
+
+// createSegment creates generation gen's file and makes its directory
+// entry durable, so that frames synced into it survive a power loss.
+func createSegment(store string, gen uint64) (*segment, error) {
+	f, err := os.OpenFile(segmentPath(store, gen), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create log segment: %w", err)
+	}
+	if err := syncDir(filepath.Dir(store)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &segment{f: f, gen: gen}, nil
+}
+
+// appendFrame writes payload as one frame and syncs it. After an error the
+// segment's tail is unknown; the caller stops using it.
+func (g *segment) appendFrame(payload []byte) error {
+	g.buf = binary.LittleEndian.AppendUint32(g.buf[:0], uint32(len(payload)))
+	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(payload, castagnoli))
+	g.buf = append(g.buf, payload...)
+	if _, err := g.f.Write(g.buf); err != nil {
+		return fmt.Errorf("store: append to log %s: %w", g.f.Name(), err)
+	}
+	if err := syscall.Fdatasync(int(g.f.Fd())); err != nil {
+		return fmt.Errorf("store: sync log %s: %w", g.f.Name(), err)
+	}
+	g.size += int64(len(g.buf))
+	if cap(g.buf) > 1<<20 {
+		g.buf = nil // one huge batch should not pin its buffer
+	}
+	return nil
+}
+
+func (g *segment) close() error {
+	if err := g.f.Close(); err != nil {
+		return fmt.Errorf("store: close log %s: %w", g.f.Name(), err)
+	}
+	return nil
+}
+
+// errCorruptLog marks a log frame that fails its checksum or framing with
+// more data after it: acknowledged commits would be lost by skipping it, so
+// Open refuses.
+var errCorruptLog = errors.New("store: corrupt log")
+
+// readSegment returns the payloads of a segment's frames. In the newest
+// segment (last) a bad final frame is a write the crash cut short — it was
+// never acknowledged, since a commit returns only after its frame synced —
+// and is dropped; torn says at which offset (-1: none). Anywhere else a bad
+// frame is an error naming the file and offset.
+func readSegment(path string, last bool) (payloads [][]byte, torn int64, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, -1, fmt.Errorf("store: read log: %w", err)
+	}
+	off := 0
+	for off < len(data) {
+		payload, ok := frameAt(data, off)
+		if !ok {
+			if last && tornTail(data, off) {
+				return payloads, int64(off), nil
+			}
+			return nil, -1, fmt.Errorf("%w: %s: bad frame at offset %d of %d bytes", errCorruptLog, path, off, len(data))
+		}
+		payloads = append(payloads, payload)
+		off += frameHeader + len(payload)
+	}
+	return payloads, -1, nil
+}
+
+// frameAt returns the payload of a whole, checksummed frame at off.
+func frameAt(data []byte, off int) ([]byte, bool) {
+	if len(data)-off < frameHeader {
+		return nil, false
+	}
+	n := binary.LittleEndian.Uint32(data[off:])
+	if n == 0 || n > maxFrame || uint64(len(data)-off-frameHeader) < uint64(n) {
+		return nil, false
+	}
+	payload := data[off+frameHeader : off+frameHeader+int(n)]
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(data[off+4:]) {
+		return nil, false
+	}
+	return payload, true
+}
+
+// tornTail says whether a bad frame at off is the unfinished last write: its
+// header is cut off, it claims to reach (or pass) the end of the file, or
+// everything from it on is zeros (the file grew but the data did not land).
+func tornTail(data []byte, off int) bool {
+	if len(data)-off < frameHeader {
+		return true
+	}
+	n := binary.LittleEndian.Uint32(data[off:])
+	if uint64(off)+frameHeader+uint64(n) >= uint64(len(data)) {
+		return true
+	}
+	return !slices.ContainsFunc(data[off:], func(b byte) bool { return b != 0 })
+}
+
+// syncDir makes a directory's entries (created or removed files) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: open data dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("store: sync data dir: %w", err)
+	}
+	return nil
+}
+
+// removeSegments deletes the segments up to and including gen, which bbolt
+// holds in full.
+func removeSegments(store string, through uint64) error {
+	gens, err := segments(store)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, gen := range gens {
+		if gen > through {
+			break
+		}
+		if err := os.Remove(segmentPath(store, gen)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: remove applied log segment: %w", err)
+		}
+		removed = true
+	}
+	if removed {
+		// Not needed for safety (an applied segment left behind is removed at
+		// the next Open), only so that the directory matches.
+		return syncDir(filepath.Dir(store))
+	}
+	return nil
+}
