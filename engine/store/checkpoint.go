@@ -31,26 +31,28 @@ type ckptResult struct {
 	err error
 }
 
-// checkpointDue says whether a checkpoint should start now; tick is the
-// periodic check.
-func (s *Bolt) checkpointDue(tick bool) bool {
-	if s.ckptBusy || s.logErr != nil {
+// checkpointDue says whether a checkpoint should start now. After a failed
+// one the next waits for the interval, so that a broken bbolt file does not
+// get a new segment at every commit.
+func (s *Bolt) checkpointDue() bool {
+	if s.ckptBusy || s.logErr != nil || s.log.size == 0 {
 		return false
 	}
-	if s.ov.values >= s.opts.ckptMem || s.log.size >= s.opts.ckptLog {
-		return true
+	since := time.Since(s.lastCkpt)
+	if s.ckptErr != nil && since < s.opts.ckptEvery {
+		return false
 	}
-	return tick && s.log.size > 0 && time.Since(s.lastCkpt) >= s.opts.ckptEvery
+	return s.ov.values >= s.opts.ckptMem || s.log.size >= s.opts.ckptLog || since >= s.opts.ckptEvery
 }
 
 // maybeCheckpoint starts a checkpoint if one is due. If one is running and
 // the overlay has grown to four times its bound, it waits for it: commits
 // slow down to the speed of bbolt rather than memory growing without end.
-func (s *Bolt) maybeCheckpoint(tick bool) {
+func (s *Bolt) maybeCheckpoint() {
 	if s.ckptBusy && s.ov.values >= 4*s.opts.ckptMem {
 		s.reapCheckpoint(true)
 	}
-	if !s.checkpointDue(tick) {
+	if !s.checkpointDue() {
 		return
 	}
 	ws, gen, err := s.rotate()

@@ -134,7 +134,7 @@ func (s *Bolt) run() {
 				continue
 			}
 			s.commitGroup(group)
-			s.maybeCheckpoint(false)
+			s.maybeCheckpoint()
 			continue
 		}
 		if closed {
@@ -152,7 +152,7 @@ func (s *Bolt) run() {
 		case res := <-s.ckptDone:
 			s.takeCheckpoint(res)
 		case <-tick.C:
-			s.maybeCheckpoint(true)
+			s.maybeCheckpoint()
 		}
 		hold.Stop()
 	}

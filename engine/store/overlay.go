@@ -104,7 +104,7 @@ func (o *overlay) merge(gen uint64, ws []write) {
 			if w.kind == writeDelete && fresh {
 				if had {
 					delete(s.m, w.key)
-					s.stale++
+					s.forgot()
 				}
 				continue
 			}
@@ -139,7 +139,15 @@ func (s *ovSpace) insert(key string) {
 		return
 	}
 	s.idx = slices.Insert(s.idx, i, key)
-	if s.stale > 1024 && s.stale > len(s.idx)/2 {
+}
+
+// forgot counts a key dropped from m, compacting idx once most of it is
+// stale (amortised: each compaction halves it at least).
+func (s *ovSpace) forgot() {
+	if s.idx == nil {
+		return // kv: no index
+	}
+	if s.stale++; s.stale > 1024 && s.stale > len(s.idx)/2 {
 		s.compact()
 	}
 }

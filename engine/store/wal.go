@@ -19,16 +19,17 @@ import (
 // series of segment files next to the store file, <file>-log.<gen>, each
 // generation a run of frames:
 //
-//	bytes 0-3  payload length, little-endian (never 0)
-//	bytes 4-7  CRC-32C (Castagnoli) of the payload
-//	bytes 8..  payload: logVersion, then the writes (see logwrite.go)
+//	bytes 0-3   payload length, little-endian (never 0)
+//	bytes 4-7   CRC-32C (Castagnoli) of the payload
+//	bytes 8-11  CRC-32C of bytes 0-7, so that a length can be trusted
+//	bytes 12..  payload: logVersion, then the writes (see logwrite.go)
 //
 // A new segment starts at each checkpoint, so the checkpoint can apply the
 // old ones while commits append to the new one; bbolt records the last
 // generation it holds in full (bucketLog/keyApplied), in the checkpoint's
 // own transaction, so a segment is either wholly applied or replayed.
 const (
-	frameHeader = 8
+	frameHeader = 12
 	logVersion  = 1
 	// maxFrame bounds a frame's length so that a corrupt header cannot ask
 	// recovery for gigabytes.
@@ -86,6 +87,7 @@ func createSegment(store string, gen uint64) (*segment, error) {
 func (g *segment) appendFrame(payload []byte) error {
 	g.buf = binary.LittleEndian.AppendUint32(g.buf[:0], uint32(len(payload)))
 	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(payload, castagnoli))
+	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(g.buf[:8], castagnoli))
 	g.buf = append(g.buf, payload...)
 	if _, err := g.f.Write(g.buf); err != nil {
 		return fmt.Errorf("store: append to log %s: %w", g.f.Name(), err)
@@ -112,11 +114,12 @@ func (g *segment) close() error {
 // Open refuses.
 var errCorruptLog = errors.New("store: corrupt log")
 
-// readSegment returns the payloads of a segment's frames. In the newest
-// segment (last) a bad final frame is a write the crash cut short — it was
-// never acknowledged, since a commit returns only after its frame synced —
-// and is dropped; torn says at which offset (-1: none). Anywhere else a bad
-// frame is an error naming the file and offset.
+// readSegment returns the payloads of a segment's frames. A bad frame with
+// no good one anywhere after it, in the newest segment (last), is the write
+// a crash cut short — never acknowledged, since a commit returns only after
+// its frame synced, and the next is written only then — and is dropped;
+// torn says at which offset (-1: none). Any other bad frame is an error
+// naming the file and offset: skipping it would lose acknowledged commits.
 func readSegment(path string, last bool) (payloads [][]byte, torn int64, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -126,7 +129,7 @@ func readSegment(path string, last bool) (payloads [][]byte, torn int64, err err
 	for off < len(data) {
 		payload, ok := frameAt(data, off)
 		if !ok {
-			if last && tornTail(data, off) {
+			if last && !frameAfter(data, off) {
 				return payloads, int64(off), nil
 			}
 			return nil, -1, fmt.Errorf("%w: %s: bad frame at offset %d of %d bytes", errCorruptLog, path, off, len(data))
@@ -142,29 +145,31 @@ func frameAt(data []byte, off int) ([]byte, bool) {
 	if len(data)-off < frameHeader {
 		return nil, false
 	}
-	n := binary.LittleEndian.Uint32(data[off:])
+	h := data[off : off+frameHeader]
+	if crc32.Checksum(h[:8], castagnoli) != binary.LittleEndian.Uint32(h[8:]) {
+		return nil, false
+	}
+	n := binary.LittleEndian.Uint32(h)
 	if n == 0 || n > maxFrame || uint64(len(data)-off-frameHeader) < uint64(n) {
 		return nil, false
 	}
 	payload := data[off+frameHeader : off+frameHeader+int(n)]
-	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(data[off+4:]) {
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
 		return nil, false
 	}
 	return payload, true
 }
 
-// tornTail says whether a bad frame at off is the unfinished last write: its
-// header is cut off, it claims to reach (or pass) the end of the file, or
-// everything from it on is zeros (the file grew but the data did not land).
-func tornTail(data []byte, off int) bool {
-	if len(data)-off < frameHeader {
-		return true
+// frameAfter says whether a good frame starts anywhere after off: proof
+// that the bad one at off is not the unfinished last write. Only a damaged
+// log pays for the search.
+func frameAfter(data []byte, off int) bool {
+	for o := off + 1; o+frameHeader <= len(data); o++ {
+		if _, ok := frameAt(data, o); ok {
+			return true
+		}
 	}
-	n := binary.LittleEndian.Uint32(data[off:])
-	if uint64(off)+frameHeader+uint64(n) >= uint64(len(data)) {
-		return true
-	}
-	return !slices.ContainsFunc(data[off:], func(b byte) bool { return b != 0 })
+	return false
 }
 
 // syncDir makes a directory's entries (created or removed files) durable.
