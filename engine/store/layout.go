@@ -17,7 +17,9 @@ import (
 //
 // and its bbolt sequence numbers both queue appends and transform-stage dead
 // letters, so the two never collide. The pipelines live under one root so
-// that no pipeline name can clash with the format's own top-level buckets.
+// that no pipeline name can clash with the format's own top-level buckets:
+// "log" holds "applied", the last write-ahead log generation the file holds
+// in full (wal.go).
 var (
 	bucketPipelines = []byte("pipelines")
 	bucketQueue     = []byte("queue")

@@ -13,6 +13,9 @@ type options struct {
 	// Checkpoint triggers (checkpoint.go).
 	ckptMem, ckptLog int64
 	ckptEvery        time.Duration
+	// direct skips the log: each group is one bbolt transaction (the
+	// benchmarks' baseline).
+	direct bool
 }
 
 // The checkpoint triggers' defaults; variables so that the crash test's
@@ -73,5 +76,16 @@ func WithDeferDelay(d time.Duration) Option {
 
 // withCheckpoints sets the checkpoint triggers (tests).
 func withCheckpoints(mem, log int64, every time.Duration) Option {
-	return func(o *options) { o.ckptMem, o.ckptLog, o.ckptEvery = mem, log, every }
+	return func(o *options) {
+		o.ckptMem, o.ckptLog = mem, log
+		if every > 0 {
+			o.ckptEvery = every
+		}
+	}
+}
+
+// withDirectBolt makes every group commit one bbolt transaction, bypassing
+// the log, as the store did before it: benchmarks compare the two.
+func withDirectBolt() Option {
+	return func(o *options) { o.direct = true }
 }
