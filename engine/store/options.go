@@ -21,7 +21,7 @@ type options struct {
 // The checkpoint triggers' defaults; variables so that the crash test's
 // child can make checkpoints frequent.
 var (
-	defaultCkptMem   int64 = 8 << 20
+	defaultCkptMem   int64 = 2 << 20
 	defaultCkptLog   int64 = 64 << 20
 	defaultCkptEvery       = 5 * time.Second
 )
