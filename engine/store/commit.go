@@ -266,7 +266,7 @@ func (s *Bolt) commitGroup(group []*request) {
 				return
 			}
 		} else if len(ws) > 0 {
-			s.frame = encodeWrites(s.frame[:0], ws)
+			s.frame = encodeWrites(append(s.frame[:0], make([]byte, frameHeader)...), ws)
 			err := s.log.appendFrame(s.frame)
 			if cap(s.frame) > 1<<20 {
 				s.frame = nil

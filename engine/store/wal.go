@@ -65,7 +65,6 @@ type segment struct {
 	f    *os.File
 	gen  uint64
 	size int64 // bytes written and synced
-	buf  []byte
 }
 
 // createSegment creates generation gen's file and makes its directory
@@ -82,24 +81,28 @@ func createSegment(store string, gen uint64) (*segment, error) {
 	return &segment{f: f, gen: gen}, nil
 }
 
-// appendFrame writes payload as one frame and syncs it. After an error the
-// segment's tail is unknown; the caller stops using it.
-func (g *segment) appendFrame(payload []byte) error {
-	g.buf = binary.LittleEndian.AppendUint32(g.buf[:0], uint32(len(payload)))
-	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(payload, castagnoli))
-	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(g.buf[:8], castagnoli))
-	g.buf = append(g.buf, payload...)
-	if _, err := g.f.Write(g.buf); err != nil {
+// appendFrame seals frame — frameHeader bytes of room, then the payload —
+// and writes and syncs it. After an error the segment's tail is unknown; the
+// caller stops using it.
+func (g *segment) appendFrame(frame []byte) error {
+	sealFrame(frame)
+	if _, err := g.f.Write(frame); err != nil {
 		return fmt.Errorf("store: append to log %s: %w", g.f.Name(), err)
 	}
 	if err := syscall.Fdatasync(int(g.f.Fd())); err != nil {
 		return fmt.Errorf("store: sync log %s: %w", g.f.Name(), err)
 	}
-	g.size += int64(len(g.buf))
-	if cap(g.buf) > 1<<20 {
-		g.buf = nil // one huge batch should not pin its buffer
-	}
+	g.size += int64(len(frame))
 	return nil
+}
+
+// sealFrame fills in the header of frame, whose payload starts at
+// frameHeader.
+func sealFrame(frame []byte) {
+	payload := frame[frameHeader:]
+	binary.LittleEndian.PutUint32(frame[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint32(frame[8:], crc32.Checksum(frame[:8], castagnoli))
 }
 
 func (g *segment) close() error {

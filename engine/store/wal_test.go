@@ -3,10 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -176,11 +174,9 @@ func TestRecoveryDropsTornTail(t *testing.T) {
 
 // frame is payload framed as appendFrame writes it.
 func frame(payload []byte) []byte {
-	g := &segment{}
-	g.buf = binary.LittleEndian.AppendUint32(nil, uint32(len(payload)))
-	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(payload, castagnoli))
-	g.buf = binary.LittleEndian.AppendUint32(g.buf, crc32.Checksum(g.buf[:8], castagnoli))
-	return append(g.buf, payload...)
+	f := append(make([]byte, frameHeader), payload...)
+	sealFrame(f)
+	return f
 }
 
 func TestRecoveryRefusesCorruptFrame(t *testing.T) {
