@@ -148,10 +148,10 @@ func TestRecoveryAfterCrashBeforeLogRemoval(t *testing.T) {
 // the log everything; a half-written last frame is dropped.
 func TestRecoveryDropsTornTail(t *testing.T) {
 	for _, tail := range map[string][]byte{
-		"cut frame":    {200, 0, 0, 0, 1, 2, 3, 4, 1, 2},
+		"cut frame":    frame([]byte("a whole payload"))[:frameHeader+8],
 		"cut header":   {200, 0},
 		"zeros":        make([]byte, 4096),
-		"bad last crc": append([]byte{3, 0, 0, 0, 9, 9, 9, 9}, 1, 2, 3),
+		"bad last crc": append(frame([]byte("xyz"))[:frameHeader], 'x', 'y', 'Z'),
 	} {
 		s, path := openTemp(t)
 		seq := appendOne(t, s, "p", rec(1))
