@@ -272,9 +272,10 @@ func (s *Bolt) commitGroup(group []*request) {
 				s.frame = nil
 			}
 			if err != nil {
-				// The file's tail is unknown now (and after a failed sync, so
-				// is what the kernel kept): refuse to build on it.
-				s.logErr = err
+				if rerr := s.log.rollback(); rerr != nil {
+					// The file's tail is unknown now: refuse to build on it.
+					s.logErr = rerr
+				}
 				for _, r := range live {
 					finish(r, fmt.Errorf("store: commit: %w", err))
 				}

@@ -82,8 +82,7 @@ func createSegment(store string, gen uint64) (*segment, error) {
 }
 
 // appendFrame seals frame — frameHeader bytes of room, then the payload —
-// and writes and syncs it. After an error the segment's tail is unknown; the
-// caller stops using it.
+// and writes and syncs it. After an error the caller rolls the segment back.
 func (g *segment) appendFrame(frame []byte) error {
 	sealFrame(frame)
 	if _, err := g.f.Write(frame); err != nil {
@@ -93,6 +92,21 @@ func (g *segment) appendFrame(frame []byte) error {
 		return fmt.Errorf("store: sync log %s: %w", g.f.Name(), err)
 	}
 	g.size += int64(len(frame))
+	return nil
+}
+
+// rollback cuts the segment back to its last synced frame after a failed
+// append (a full disk), so that the next commit can try again. Every frame
+// up to there was synced before its commit returned; the failed one was
+// never acknowledged. If this fails too, the tail is unknown and the caller
+// stops using the segment.
+func (g *segment) rollback() error {
+	if err := g.f.Truncate(g.size); err != nil {
+		return fmt.Errorf("store: cut log %s back after a failed write: %w", g.f.Name(), err)
+	}
+	if err := syscall.Fdatasync(int(g.f.Fd())); err != nil {
+		return fmt.Errorf("store: sync log %s after cutting it back: %w", g.f.Name(), err)
+	}
 	return nil
 }
 

@@ -293,3 +293,30 @@ func TestCrashSafetyCheckpointing(t *testing.T) {
 		t.Fatalf("applied generation %d after 4 rounds: the children hardly checkpointed", applied)
 	}
 }
+
+// After a failed append (a full disk) the segment is cut back to its last
+// synced frame, and the next frame follows it as if nothing happened.
+func TestSegmentRollbackAfterFailedAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "connectord.db")
+	g, err := createSegment(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	if err := g.appendFrame(frame([]byte("one"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.f.Write(frame([]byte("half written"))[:15]); err != nil { // what a failed write leaves
+		t.Fatal(err)
+	}
+	if err := g.rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.appendFrame(frame([]byte("two"))); err != nil {
+		t.Fatal(err)
+	}
+	payloads, torn, err := readSegment(segmentPath(path, 1), false)
+	if err != nil || torn != -1 || len(payloads) != 2 || string(payloads[1]) != "two" {
+		t.Fatalf("segment after rollback: %q, torn %d, %v", payloads, torn, err)
+	}
+}
