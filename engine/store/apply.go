@@ -18,7 +18,7 @@ type outcome struct {
 	deleted  int       // purge: dead letters deleted
 }
 
-// seqFill records what the transaction assigned to op: Record.Seq and
+// seqFill records what the group assigned to op: Record.Seq and
 // Stored for an append; Dead.Seq (if seq is not 0) and a missing Dead.Died
 // for a dead letter.
 type seqFill struct {
@@ -34,8 +34,8 @@ func newTxWriter(st *stage, now time.Time) *txWriter {
 	return &txWriter{st: st, now: now.Round(0).UTC()}
 }
 
-// fill copies the transaction's assignments into the caller's batch; called
-// only after the transaction committed.
+// fill copies the group's assignments into the caller's batch; called
+// only after the group's frame synced.
 func (o outcome) fill(r *request) {
 	if r.purge != nil {
 		r.purge.deleted = o.deleted
@@ -58,7 +58,7 @@ func (o outcome) fill(r *request) {
 
 // apply writes one request. A batch that fails validation is reported in
 // outcome.rejected with nothing written; an error return means the request
-// failed after writing part of itself, so the transaction must roll back.
+// failed after staging part of itself, so the group must be staged again.
 func (w *txWriter) apply(r *request) (outcome, error) {
 	if r.purge != nil {
 		n, err := w.purge(r.purge)

@@ -213,7 +213,7 @@ func (o *overlay) reap(gen uint64) {
 	}
 }
 
-// ovSpaceOf returns the pipeline's overlay space, or nil.
+// space returns the pipeline's overlay space, or nil.
 func (o *overlay) space(pipe string, sp space) *ovSpace {
 	if p := o.pipes[pipe]; p != nil {
 		return &p.sp[sp]
@@ -221,7 +221,7 @@ func (o *overlay) space(pipe string, sp space) *ovSpace {
 	return nil
 }
 
-// boltHidden says whether the pipeline's bbolt dead letters are purged.
+// deadCleared says whether the pipeline's bbolt dead letters are purged.
 func (o *overlay) deadCleared(pipe string) bool {
 	p := o.pipes[pipe]
 	return p != nil && p.clearedGen != 0

@@ -6,7 +6,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// validate checks a batch against the transaction's current state (which
+// validate checks a batch against the group's current state (which
 // includes batches written earlier in the same group) without writing, so
 // that a batch that would fail is skipped whole instead of half-applied.
 func (w *txWriter) validate(b *Batch) error {
