@@ -3,20 +3,13 @@ package store
 import (
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// txWriter applies requests inside one group transaction. Counter changes
-// are summed per pipeline and written once, at flush.
+// txWriter applies requests to one group's stage.
 type txWriter struct {
-	tx     *bolt.Tx
-	now    time.Time
-	pipes  map[string]pipeBuckets
-	deltas map[string]*counts
+	st  *stage
+	now time.Time
 }
-
-type counts struct{ queued, dead int64 }
 
 // outcome is what a committed request reports back to its caller.
 type outcome struct {
@@ -25,7 +18,7 @@ type outcome struct {
 	deleted  int       // purge: dead letters deleted
 }
 
-// seqFill records what the transaction assigned to op: Record.Seq and
+// seqFill records what the group assigned to op: Record.Seq and
 // Stored for an append; Dead.Seq (if seq is not 0) and a missing Dead.Died
 // for a dead letter.
 type seqFill struct {
@@ -35,14 +28,14 @@ type seqFill struct {
 	dead bool
 }
 
-func newTxWriter(tx *bolt.Tx, now time.Time) *txWriter {
+func newTxWriter(st *stage, now time.Time) *txWriter {
 	// Round(0) drops the monotonic reading so callers get exactly the value
 	// a later read decodes.
-	return &txWriter{tx: tx, now: now.Round(0).UTC(), pipes: map[string]pipeBuckets{}, deltas: map[string]*counts{}}
+	return &txWriter{st: st, now: now.Round(0).UTC()}
 }
 
-// fill copies the transaction's assignments into the caller's batch; called
-// only after the transaction committed.
+// fill copies the group's assignments into the caller's batch; called
+// only after the group's frame synced.
 func (o outcome) fill(r *request) {
 	if r.purge != nil {
 		r.purge.deleted = o.deleted
@@ -65,7 +58,7 @@ func (o outcome) fill(r *request) {
 
 // apply writes one request. A batch that fails validation is reported in
 // outcome.rejected with nothing written; an error return means the request
-// failed after writing part of itself, so the transaction must roll back.
+// failed after staging part of itself, so the group must be staged again.
 func (w *txWriter) apply(r *request) (outcome, error) {
 	if r.purge != nil {
 		n, err := w.purge(r.purge)
@@ -101,84 +94,27 @@ func (w *txWriter) applyOp(op *Op) (*seqFill, error) {
 	case OpDeadLetter:
 		return w.deadLetter(op.Pipeline, op.Dead)
 	case OpPut, OpPutIfAbsent:
-		p, err := w.pipe(op.Pipeline)
+		p, err := w.st.pipe(op.Pipeline, true)
 		if err != nil {
 			return nil, err
 		}
-		// bbolt keeps a nil value nil until commit, and Get then reports the
-		// key as missing to later batches in the same transaction.
-		value := op.Value
-		if value == nil {
-			value = []byte{}
-		}
-		if err := p.kv.Put([]byte(op.Key), value); err != nil {
-			return nil, fmt.Errorf("store: put %q in pipeline %q: %w", op.Key, op.Pipeline, err)
-		}
+		// A nil value is stored empty, so that it reads back as present.
+		value := append([]byte{}, op.Value...)
+		// PutIfAbsent was validated: no one holds the key.
+		w.st.put(p, op.Pipeline, spaceKV, op.Key, value, op.Kind == OpPutIfAbsent)
 		return nil, nil
 	case OpDelete:
-		if p, ok := w.existing(op.Pipeline); ok {
-			if err := p.kv.Delete([]byte(op.Key)); err != nil {
-				return nil, fmt.Errorf("store: delete %q in pipeline %q: %w", op.Key, op.Pipeline, err)
-			}
+		p, err := w.st.pipe(op.Pipeline, false)
+		if err != nil || p == nil {
+			return nil, err
 		}
+		if _, ok, err := w.st.get(op.Pipeline, spaceKV, op.Key); err != nil || !ok {
+			return nil, err
+		}
+		w.st.del(p, op.Pipeline, spaceKV, op.Key)
 		return nil, nil
 	case OpDropDead:
 		return nil, w.dropDead(op.Pipeline, op.Dead.Seq)
 	}
 	return nil, fmt.Errorf("%w: kind %d", ErrInvalidOp, op.Kind)
-}
-
-// pipe returns the pipeline's buckets, creating them.
-func (w *txWriter) pipe(pipeline string) (pipeBuckets, error) {
-	if p, ok := w.pipes[pipeline]; ok {
-		return p, nil
-	}
-	p, err := createPipeline(w.tx, pipeline)
-	if err != nil {
-		return pipeBuckets{}, err
-	}
-	p.packAppends()
-	w.pipes[pipeline] = p
-	return p, nil
-}
-
-// existing returns the pipeline's buckets without creating them, so that
-// removing from a pipeline that never stored anything leaves no trace.
-func (w *txWriter) existing(pipeline string) (pipeBuckets, bool) {
-	if p, ok := w.pipes[pipeline]; ok {
-		return p, true
-	}
-	p, ok := readPipeline(w.tx, pipeline)
-	if ok {
-		p.packAppends()
-		w.pipes[pipeline] = p
-	}
-	return p, ok
-}
-
-func (w *txWriter) count(pipeline string) *counts {
-	c := w.deltas[pipeline]
-	if c == nil {
-		c = &counts{}
-		w.deltas[pipeline] = c
-	}
-	return c
-}
-
-// flush writes the summed counter changes.
-func (w *txWriter) flush() error {
-	for name, c := range w.deltas {
-		p, ok := w.existing(name)
-		if !ok {
-			return fmt.Errorf("store: counters for missing pipeline %q", name)
-		}
-		if err := p.addCounter(keyQueued, c.queued); err != nil {
-			return err
-		}
-		if err := p.addCounter(keyDead, c.dead); err != nil {
-			return err
-		}
-		delete(w.deltas, name)
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,19 +23,43 @@ var ErrLocked = errors.New("data dir is in use by another connectord")
 // in that batch was applied.
 var ErrInvalidOp = errors.New("store: invalid operation")
 
-// Bolt is the embedded Store, one bbolt file. Writes go through a single
-// commit goroutine that groups every batch waiting at the time into one
-// transaction and one sync; reads are concurrent read-only transactions.
+// Bolt is the embedded Store: a write-ahead log in front of one bbolt file.
+// Writes go through a single commit goroutine that groups every batch
+// waiting at the time into one log frame and one sync, and keeps what the
+// log holds beyond bbolt in an in-memory overlay; checkpoints move it into
+// bbolt in large transactions (checkpoint.go). Reads look at the overlay,
+// then at bbolt through concurrent read-only transactions.
 type Bolt struct {
-	db    *bolt.DB
+	db    boltFile
 	opts  options
 	syncs atomic.Uint64
-	// fdatasyncs counts the disk syncs of committed transactions: bbolt
-	// syncs the data pages, then the meta page, and once more when it
-	// grows the file. fileSize is the size last seen, owned by the commit
-	// goroutine.
+	// fdatasyncs counts disk syncs: one per log frame, one per new log
+	// segment (its directory), and bbolt's per checkpoint (data pages,
+	// meta page, once more when it grows the file). fileSize is the bbolt
+	// file's size last seen, owned by whoever runs the checkpoint.
 	fdatasyncs atomic.Uint64
 	fileSize   int64
+	ckptCount  atomic.Uint64
+
+	// The overlay, changed only by the commit goroutine under ovMu.
+	ovMu sync.RWMutex
+	ov   *overlay
+
+	// Owned by the commit goroutine: the current log segment, the frame
+	// buffer, the first failed log write (the store then refuses commits),
+	// and the checkpoint state.
+	log      *segment
+	frame    []byte
+	logErr   error
+	ckptBusy bool
+	ckptErr  error
+	lastCkpt time.Time
+	ckptDone chan ckptResult
+	closeErr error
+
+	// testHookCheckpointed runs after a checkpoint's bbolt transaction,
+	// before its segments are removed.
+	testHookCheckpointed func(gen uint64)
 	// commitTime (a moving average) and lastDirect (when the last commit
 	// with a direct batch ended) size how long deferred batches wait; both
 	// are owned by the commit goroutine.
@@ -87,30 +112,77 @@ func Open(path string, opts ...Option) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Bolt{db: db, opts: o, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	if fi, err := os.Stat(path); err == nil {
+	gen, err := recoverLog(db)
+	if err == nil {
+		var seg *segment
+		if seg, err = createSegment(path, gen+1); err == nil {
+			return start(db, seg, o), nil
+		}
+	}
+	db.Close()
+	return nil, err
+}
+
+func start(db *bolt.DB, seg *segment, o options) *Bolt {
+	s := &Bolt{
+		opts: o, ov: newOverlay(), log: seg, lastCkpt: time.Now(), ckptDone: make(chan ckptResult, 1),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	s.db = boltFile{DB: db, flush: s.flush}
+	if fi, err := os.Stat(db.Path()); err == nil {
 		s.fileSize = fi.Size()
 	}
 	go s.run()
-	return s, nil
+	return s
 }
+
+// boltFile is the bbolt file under the log. Its View and Update are raw
+// access for tests and repair: they first checkpoint everything committed
+// into the file, so that it is the whole state and a raw write is not
+// hidden by the overlay. The store itself uses the embedded DB directly.
+type boltFile struct {
+	*bolt.DB
+	flush func() error
+}
+
+func (f boltFile) View(fn func(*bolt.Tx) error) error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	return f.DB.View(fn)
+}
+
+func (f boltFile) Update(fn func(*bolt.Tx) error) error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	return f.DB.Update(fn)
+}
+
+// flush checkpoints everything committed so far into the bbolt file.
+func (s *Bolt) flush() error {
+	r := &request{flush: true, ops: 1}
+	return s.submit(context.Background(), r)
+}
+
+// Checkpoints is the number of checkpoints that have moved the log into
+// the bbolt file.
+func (s *Bolt) Checkpoints() uint64 { return s.ckptCount.Load() }
 
 // Path is the store file's path.
 func (s *Bolt) Path() string { return s.db.Path() }
 
-// Syncs is the number of write transactions committed so far; each is one
-// durable sync point (bbolt fsyncs data, then meta page, per transaction).
+// Syncs is the number of group commits so far; each is one durable sync
+// point (one log frame, one fdatasync).
 func (s *Bolt) Syncs() uint64 { return s.syncs.Load() }
 
-// Fdatasyncs is the number of disk syncs the committed write transactions
-// cost: two per transaction (data pages, then the meta page) plus one per
-// growth of the file.
+// Fdatasyncs is the number of disk syncs the store has made: one per group
+// commit, one per new log segment, and per checkpoint bbolt's two (data
+// pages, then the meta page) plus one per growth of the file.
 func (s *Bolt) Fdatasyncs() uint64 { return s.fdatasyncs.Load() }
 
-// countSyncs records one committed transaction's syncs; it runs on the
-// commit goroutine.
-func (s *Bolt) countSyncs() {
-	s.syncs.Add(1)
+// countBoltSyncs records one checkpoint transaction's syncs.
+func (s *Bolt) countBoltSyncs() {
 	n := uint64(2)
 	if fi, err := os.Stat(s.db.Path()); err == nil && fi.Size() != s.fileSize {
 		if fi.Size() > s.fileSize {
@@ -133,8 +205,11 @@ func (s *Bolt) Close() error {
 	s.mu.Unlock()
 	s.signal()
 	<-s.done
-	if err := s.db.Close(); err != nil {
+	if err := s.db.DB.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
+	}
+	if s.closeErr != nil {
+		return fmt.Errorf("store: close (the log keeps every commit; the next Open replays it): %w", s.closeErr)
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ import (
 //
 // and its bbolt sequence numbers both queue appends and transform-stage dead
 // letters, so the two never collide. The pipelines live under one root so
-// that no pipeline name can clash with the format's own top-level buckets.
+// that no pipeline name can clash with the format's own top-level buckets:
+// "log" holds "applied", the last write-ahead log generation the file holds
+// in full (wal.go).
 var (
 	bucketPipelines = []byte("pipelines")
 	bucketQueue     = []byte("queue")
@@ -101,12 +103,19 @@ func (b pipeBuckets) counter(key []byte) int64 {
 	return int64(binary.BigEndian.Uint64(v))
 }
 
-// addCounter adds delta to one of the pipeline's counters.
-func (b pipeBuckets) addCounter(key []byte, delta int64) error {
-	if delta == 0 {
-		return nil
+// bucket is the pipeline's bucket for sp.
+func (b pipeBuckets) bucket(sp space) *bolt.Bucket {
+	switch sp {
+	case spaceQueue:
+		return b.queue
+	case spaceKV:
+		return b.kv
 	}
-	n := b.counter(key) + delta
+	return b.dead
+}
+
+// setCounter sets one of the pipeline's counters.
+func (b pipeBuckets) setCounter(key []byte, n int64) error {
 	if n < 0 {
 		return fmt.Errorf("store: counter %s went negative (%d)", key, n)
 	}

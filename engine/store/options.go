@@ -10,13 +10,30 @@ type options struct {
 	maxGroup    int
 	deferDelay  time.Duration
 	now         func() time.Time
+	// Checkpoint triggers (checkpoint.go).
+	ckptMem, ckptLog int64
+	ckptEvery        time.Duration
+	// direct skips the log: each group is one bbolt transaction (the
+	// benchmarks' baseline).
+	direct bool
 }
+
+// The checkpoint triggers' defaults; variables so that the crash test's
+// child can make checkpoints frequent.
+var (
+	defaultCkptMem   int64 = 2 << 20
+	defaultCkptLog   int64 = 64 << 20
+	defaultCkptEvery       = 5 * time.Second
+)
 
 // maxDefer caps the adaptive wait of a deferred batch.
 const maxDefer = 20 * time.Millisecond
 
 func defaultOptions() options {
-	return options{lockTimeout: time.Second, maxGroup: 1024, now: time.Now}
+	return options{
+		lockTimeout: time.Second, maxGroup: 1024, now: time.Now,
+		ckptMem: defaultCkptMem, ckptLog: defaultCkptLog, ckptEvery: defaultCkptEvery,
+	}
 }
 
 // WithLockTimeout sets how long Open waits for the data file's lock before
@@ -55,4 +72,20 @@ func WithDeferDelay(d time.Duration) Option {
 			o.deferDelay = d
 		}
 	}
+}
+
+// withCheckpoints sets the checkpoint triggers (tests).
+func withCheckpoints(mem, log int64, every time.Duration) Option {
+	return func(o *options) {
+		o.ckptMem, o.ckptLog = mem, log
+		if every > 0 {
+			o.ckptEvery = every
+		}
+	}
+}
+
+// withDirectBolt makes every group commit one bbolt transaction, bypassing
+// the log, as the store did before it: benchmarks compare the two.
+func withDirectBolt() Option {
+	return func(o *options) { o.direct = true }
 }

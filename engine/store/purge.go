@@ -1,40 +1,24 @@
 package store
 
-import "fmt"
-
-// purge deletes the listed dead letters, or all of them, inside the group
-// transaction.
+// purge deletes the listed dead letters, or all of them, inside the group.
 func (w *txWriter) purge(pg *purge) (int, error) {
-	p, ok := w.existing(pg.pipeline)
-	if !ok {
-		return 0, nil
+	p, err := w.st.pipe(pg.pipeline, false)
+	if err != nil || p == nil {
+		return 0, err
 	}
 	if len(pg.seqs) > 0 {
-		before := w.count(pg.pipeline).dead
+		before := p.meta.dead
 		for _, seq := range pg.seqs {
 			if err := w.dropDead(pg.pipeline, seq); err != nil {
 				return 0, err
 			}
 		}
-		return int(before - w.count(pg.pipeline).dead), nil
+		return int(before - p.meta.dead), nil
 	}
-	// Dropping the bucket frees its pages at once instead of deleting key by
-	// key; the counter, made current first, says how many there were.
-	if err := w.flush(); err != nil {
-		return 0, err
-	}
-	n := p.counter(keyDead)
-	if err := p.root.DeleteBucket(bucketDead); err != nil {
-		return 0, fmt.Errorf("store: purge dead letters of pipeline %q: %w", pg.pipeline, err)
-	}
-	dead, err := p.root.CreateBucket(bucketDead)
-	if err != nil {
-		return 0, fmt.Errorf("store: purge dead letters of pipeline %q: %w", pg.pipeline, err)
-	}
-	p.dead = dead
-	w.pipes[pg.pipeline] = p
-	if err := p.addCounter(keyDead, -n); err != nil {
-		return 0, err
-	}
+	// One mark drops them all (bbolt drops the bucket at the checkpoint,
+	// freeing its pages at once); the counter says how many there were.
+	n := p.meta.dead
+	w.st.clearDead(p, pg.pipeline)
+	p.meta.dead = 0
 	return int(n), nil
 }

@@ -5,13 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// view runs fn in a read-only transaction.
+// view runs fn with the overlay read-locked and a read-only bbolt
+// transaction: the overlay cannot change under it, and a checkpoint
+// finishing meanwhile only puts into bbolt what the overlay already shows.
 func (s *Bolt) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -19,11 +21,51 @@ func (s *Bolt) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
-	err := s.db.View(fn)
+	s.ovMu.RLock()
+	defer s.ovMu.RUnlock()
+	err := s.db.DB.View(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
+}
+
+// boltBucket returns one of the pipeline's bbolt buckets, nil if none.
+func boltBucket(tx *bolt.Tx, pipeline string, sp space) *bolt.Bucket {
+	p, ok := readPipeline(tx, pipeline)
+	if !ok {
+		return nil
+	}
+	return p.bucket(sp)
+}
+
+// lookupKey returns a key's value from the overlay, else bbolt; nil if
+// absent. Called inside view.
+func (s *Bolt) lookupKey(tx *bolt.Tx, pipeline string, sp space, key string) []byte {
+	if v, ok := s.ov.lookup(pipeline, sp, key); ok {
+		return v
+	}
+	b := boltBucket(tx, pipeline, sp)
+	if b == nil {
+		return nil
+	}
+	k, v := b.Cursor().Seek([]byte(key))
+	if k == nil || string(k) != key {
+		return nil
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v
+}
+
+// seqBucket is a Seq-keyed bbolt bucket for a merge, nil if the overlay
+// hides it (dead letters purged) or it does not exist.
+func (s *Bolt) seqBucket(tx *bolt.Tx, pipeline string, sp space) *bolt.Bucket {
+	if sp == spaceDead && s.ov.deadCleared(pipeline) {
+		return nil
+	}
+	return boltBucket(tx, pipeline, sp)
 }
 
 // checkLimit keeps every read bounded: there is no "all".
@@ -42,11 +84,8 @@ func (s *Bolt) Pending(ctx context.Context, pipeline string, after uint64, limit
 	}
 	var out []Record
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		p, ok := readPipeline(tx, pipeline)
-		if !ok {
-			return nil
-		}
-		return scanAfter(p.queue, after, limit, func(k, v []byte) error {
+		ov, b := s.ov.space(pipeline, spaceQueue), s.seqBucket(tx, pipeline, spaceQueue)
+		return mergeAfter(ov, b, after, limit, func(k, v []byte) error {
 			r, err := decodeRecord(keySeq(k), v)
 			out = append(out, r)
 			return err
@@ -62,7 +101,7 @@ func (s *Bolt) Pending(ctx context.Context, pipeline string, after uint64, limit
 func (s *Bolt) Get(ctx context.Context, pipeline string, seq uint64) (Record, error) {
 	var r Record
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		v := lookup(tx, pipeline, func(p pipeBuckets) []byte { return p.queue.Get(seqKey(seq)) })
+		v := s.lookupKey(tx, pipeline, spaceQueue, string(seqKey(seq)))
 		if v == nil {
 			return ErrNotFound
 		}
@@ -80,7 +119,7 @@ func (s *Bolt) Get(ctx context.Context, pipeline string, seq uint64) (Record, er
 func (s *Bolt) Value(ctx context.Context, pipeline, key string) ([]byte, error) {
 	var out []byte
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		v := lookup(tx, pipeline, func(p pipeBuckets) []byte { return p.kv.Get([]byte(key)) })
+		v := s.lookupKey(tx, pipeline, spaceKV, key)
 		if v == nil {
 			return ErrNotFound
 		}
@@ -96,32 +135,68 @@ func (s *Bolt) Value(ctx context.Context, pipeline, key string) ([]byte, error) 
 // Scan calls fn for each key with the prefix, in key order, until fn returns
 // false. fn gets its own copy of value. fn runs inside a read transaction
 // and must not call Commit: bbolt may need every reader gone to grow the
-// file, and the two would wait for each other.
+// file, and the two would wait for each other. The overlay's part is copied
+// out first, so fn runs without the overlay's lock.
 func (s *Bolt) Scan(ctx context.Context, pipeline, prefix string, fn func(key string, value []byte) bool) error {
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		p, ok := readPipeline(tx, pipeline)
-		if !ok {
-			return nil
-		}
-		c := p.kv.Cursor()
-		pre := []byte(prefix)
-		n := 0
-		for k, v := c.Seek(pre); k != nil && bytes.HasPrefix(k, pre); k, v = c.Next() {
-			if n++; n%256 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if !fn(string(k), append([]byte{}, v...)) {
-				return nil
-			}
-		}
-		return nil
-	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: scan %q of pipeline %q: %w", prefix, pipeline, err)
+	}
+	if s.isClosed() {
+		return ErrClosed
+	}
+	s.ovMu.RLock()
+	ov := s.ov.space(pipeline, spaceKV).prefixed(prefix)
+	// Begun under the lock: a checkpoint that finishes later only adds
+	// what ov already holds.
+	tx, err := s.db.DB.Begin(false)
+	s.ovMu.RUnlock()
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
 	if err != nil {
 		return fmt.Errorf("store: scan %q of pipeline %q: %w", prefix, pipeline, err)
 	}
-	return nil
+	defer tx.Rollback()
+	var bk, bv []byte
+	var c *bolt.Cursor
+	pre := []byte(prefix)
+	if p, ok := readPipeline(tx, pipeline); ok {
+		c = p.kv.Cursor()
+		bk, bv = c.Seek(pre)
+	}
+	i, n := 0, 0
+	for {
+		if bk != nil && !bytes.HasPrefix(bk, pre) {
+			bk = nil
+		}
+		if i == len(ov) && bk == nil {
+			return nil
+		}
+		if n++; n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("store: scan %q of pipeline %q: %w", prefix, pipeline, err)
+			}
+		}
+		var key string
+		var val []byte
+		if i < len(ov) && (bk == nil || ov[i].key <= string(bk)) {
+			if bk != nil && ov[i].key == string(bk) {
+				bk, bv = c.Next()
+			}
+			e := ov[i]
+			i++
+			if e.val == nil {
+				continue
+			}
+			key, val = e.key, append([]byte{}, e.val...)
+		} else {
+			key, val = string(bk), append([]byte{}, bv...)
+			bk, bv = c.Next()
+		}
+		if !fn(key, val) {
+			return nil
+		}
+	}
 }
 
 // DeadLetters returns up to limit dead letters with Seq > after, in order.
@@ -131,11 +206,8 @@ func (s *Bolt) DeadLetters(ctx context.Context, pipeline string, after uint64, l
 	}
 	var out []DeadLetter
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		p, ok := readPipeline(tx, pipeline)
-		if !ok {
-			return nil
-		}
-		return scanAfter(p.dead, after, limit, func(k, v []byte) error {
+		ov, b := s.ov.space(pipeline, spaceDead), s.seqBucket(tx, pipeline, spaceDead)
+		return mergeAfter(ov, b, after, limit, func(k, v []byte) error {
 			d, err := decodeDead(keySeq(k), v)
 			out = append(out, d)
 			return err
@@ -151,7 +223,7 @@ func (s *Bolt) DeadLetters(ctx context.Context, pipeline string, after uint64, l
 func (s *Bolt) DeadLetter(ctx context.Context, pipeline string, seq uint64) (DeadLetter, error) {
 	var d DeadLetter
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		v := lookup(tx, pipeline, func(p pipeBuckets) []byte { return p.dead.Get(seqKey(seq)) })
+		v := s.lookupKey(tx, pipeline, spaceDead, string(seqKey(seq)))
 		if v == nil {
 			return ErrNotFound
 		}
@@ -170,19 +242,20 @@ func (s *Bolt) DeadLetter(ctx context.Context, pipeline string, seq uint64) (Dea
 func (s *Bolt) Stats(ctx context.Context, pipeline string) (Stats, error) {
 	var st Stats
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		p, ok := readPipeline(tx, pipeline)
-		if !ok {
+		if p := s.ov.pipes[pipeline]; p != nil {
+			st.Queued, st.DeadLetters = int(p.meta.queued), int(p.meta.dead)
+		} else if p, ok := readPipeline(tx, pipeline); ok {
+			st.Queued = int(p.counter(keyQueued))
+			st.DeadLetters = int(p.counter(keyDead))
+		} else {
 			return nil
 		}
-		st.Queued = int(p.counter(keyQueued))
-		st.DeadLetters = int(p.counter(keyDead))
-		k, v := p.queue.Cursor().First()
-		if k == nil {
-			return nil
-		}
-		var err error
-		st.OldestQueue, err = decodeStored(keySeq(k), v)
-		return err
+		ov, b := s.ov.space(pipeline, spaceQueue), s.seqBucket(tx, pipeline, spaceQueue)
+		return mergeAfter(ov, b, 0, 1, func(k, v []byte) error {
+			var err error
+			st.OldestQueue, err = decodeStored(keySeq(k), v)
+			return err
+		})
 	})
 	if err != nil {
 		return Stats{}, fmt.Errorf("store: stats of pipeline %q: %w", pipeline, err)
@@ -194,44 +267,23 @@ func (s *Bolt) Stats(ctx context.Context, pipeline string) (Stats, error) {
 func (s *Bolt) Pipelines(ctx context.Context) ([]string, error) {
 	var names []string
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		for name := range s.ov.pipes {
+			names = append(names, name)
+		}
 		root := tx.Bucket(bucketPipelines)
 		if root == nil {
 			return nil
 		}
 		return root.ForEachBucket(func(k []byte) error {
-			names = append(names, string(k))
+			if _, in := s.ov.pipes[string(k)]; !in {
+				names = append(names, string(k))
+			}
 			return nil
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list pipelines: %w", err)
 	}
+	slices.Sort(names)
 	return names, nil
-}
-
-// scanAfter calls fn for up to limit entries of a Seq-keyed bucket with
-// Seq > after.
-func scanAfter(b *bolt.Bucket, after uint64, limit int, fn func(k, v []byte) error) error {
-	if after == math.MaxUint64 {
-		return nil
-	}
-	c := b.Cursor()
-	n := 0
-	for k, v := c.Seek(seqKey(after + 1)); k != nil && n < limit; k, v = c.Next() {
-		if err := fn(k, v); err != nil {
-			return err
-		}
-		n++
-	}
-	return nil
-}
-
-// lookup returns get's value from the pipeline's buckets, nil if the
-// pipeline does not exist.
-func lookup(tx *bolt.Tx, pipeline string, get func(pipeBuckets) []byte) []byte {
-	p, ok := readPipeline(tx, pipeline)
-	if !ok {
-		return nil
-	}
-	return get(p)
 }

@@ -3,11 +3,15 @@
 // letters.
 //
 // Store is an interface so that a distributed backend can be added later; the
-// embedded implementation (Open) is built on go.etcd.io/bbolt. Every write
-// goes through Commit with a Batch, which applies atomically: a poller can
-// store its events and move its cursor in one commit, and a delivery worker
-// can remove an event and write its dead letter in one commit. Concurrent
-// Commit calls share one disk sync (group commit).
+// embedded implementation (Open) is a write-ahead log in front of a
+// go.etcd.io/bbolt file: a commit is one checksummed log frame and one
+// fdatasync, and background checkpoints move what is still needed into
+// bbolt, so an event delivered within a few seconds never costs bbolt a
+// page write. Every write goes through Commit with a Batch, which applies
+// atomically: a poller can store its events and move its cursor in one
+// commit, and a delivery worker can remove an event and write its dead
+// letter in one commit. Concurrent Commit calls share one disk sync (group
+// commit).
 package store
 
 import (

@@ -6,7 +6,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// validate checks a batch against the transaction's current state (which
+// validate checks a batch against the group's current state (which
 // includes batches written earlier in the same group) without writing, so
 // that a batch that would fail is skipped whole instead of half-applied.
 func (w *txWriter) validate(b *Batch) error {
@@ -26,7 +26,10 @@ func (w *txWriter) validate(b *Batch) error {
 			}
 			exists, seen := set[k]
 			if !seen && op.Kind == OpPutIfAbsent {
-				exists = w.kvHas(op.Pipeline, op.Key)
+				var err error
+				if exists, err = w.kvHas(op.Pipeline, op.Key); err != nil {
+					return err
+				}
 			}
 			if op.Kind == OpPutIfAbsent && exists {
 				return fmt.Errorf("store: key %q of pipeline %q: %w", op.Key, op.Pipeline, ErrExists)
@@ -35,7 +38,11 @@ func (w *txWriter) validate(b *Batch) error {
 		case OpDeadLetter:
 			// A number the pipeline never handed out would collide with a
 			// future append or transform-stage dead letter.
-			if seq := op.Dead.Seq; seq != 0 && seq > w.sequence(op.Pipeline) {
+			last, err := w.sequence(op.Pipeline)
+			if err != nil {
+				return err
+			}
+			if seq := op.Dead.Seq; seq != 0 && seq > last {
 				return fmt.Errorf("op %d: %w: dead letter seq %d of pipeline %q was never assigned", i, ErrInvalidOp, seq, op.Pipeline)
 			}
 		}
@@ -73,21 +80,17 @@ func checkOp(op *Op) error {
 	return nil
 }
 
-// kvHas looks at the key rather than Get's value, which is nil both for a
-// missing key and for an empty value.
-func (w *txWriter) kvHas(pipeline, key string) bool {
-	p, ok := w.existing(pipeline)
-	if !ok {
-		return false
-	}
-	k, _ := p.kv.Cursor().Seek([]byte(key))
-	return k != nil && string(k) == key
+// kvHas reports whether the key is set, empty values included.
+func (w *txWriter) kvHas(pipeline, key string) (bool, error) {
+	_, ok, err := w.st.get(pipeline, spaceKV, key)
+	return ok, err
 }
 
 // sequence is the last number the pipeline handed out.
-func (w *txWriter) sequence(pipeline string) uint64 {
-	if p, ok := w.existing(pipeline); ok {
-		return p.root.Sequence()
+func (w *txWriter) sequence(pipeline string) (uint64, error) {
+	p, err := w.st.pipe(pipeline, false)
+	if err != nil || p == nil {
+		return 0, err
 	}
-	return 0
+	return p.meta.seq, nil
 }
