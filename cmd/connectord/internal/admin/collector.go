@@ -45,7 +45,7 @@ var (
 	descStoreFailing  = prometheus.NewDesc("connectord_store_failing", "1 while the store's last commit failed (disk full, I/O error); 0 once a commit succeeds.", nil, nil)
 	descScrapeErr     = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
 	descCommits       = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
-	descFdatasyncs    = prometheus.NewDesc("connectord_store_fdatasyncs_total", "Disk syncs (fdatasync) of the store's committed transactions: the embedded store syncs twice per commit (data pages, then the meta page) and once per file growth.", nil, nil)
+	descFdatasyncs    = prometheus.NewDesc("connectord_store_fdatasyncs_total", "Disk syncs (fdatasync) of the store's committed transactions: the embedded store syncs once per commit (its write-ahead log frame) and once per new log segment, and bbolt syncs twice per checkpoint (data pages, then the meta page) and once per file growth.", nil, nil)
 )
 
 // syncCounter is implemented by stores that count their durable commits.
