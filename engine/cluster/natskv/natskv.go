@@ -177,6 +177,31 @@ const noResponderWait = 2 * time.Second
 // bucketWait bounds the wait for a new bucket's stream to be usable.
 const bucketWait = 10 * time.Second
 
+var _ cluster.Waker = (*KV)(nil)
+
+// Wake implements cluster.Waker with a watch of name's key, signalling
+// its removal (a release): an expiry the waiter already times by
+// HeldError.Until, and a renew changes nothing for it.
+func (c *KV) Wake(ctx context.Context, name string) (<-chan struct{}, func(), error) {
+	w, err := c.kv.Watch(ctx, Key(name), jetstream.UpdatesOnly())
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: watch %s: %w", name, err)
+	}
+	ch := make(chan struct{}, 1)
+	go func() { // ends when the watch is stopped: Updates is closed
+		for e := range w.Updates() {
+			if e == nil || (e.Operation() != jetstream.KeyValueDelete && e.Operation() != jetstream.KeyValuePurge) {
+				continue
+			}
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return ch, func() { _ = w.Stop() }, nil
+}
+
 // TTL implements cluster.Coordinator.
 func (c *KV) TTL() time.Duration { return c.ttl }
 

@@ -123,3 +123,58 @@ func TestKVHeldUntilAndTakeOver(t *testing.T) {
 		t.Fatal("a grant carries no Expires")
 	}
 }
+
+// A replica waiting for a lease gets it within a round trip of its
+// holder's release, not at its next retry (TTL/5: 3 s at this TTL).
+func TestKVReleaseWakesWaiter(t *testing.T) {
+	kv, _ := newKV(t, 15*time.Second)
+	c := &watching{KV: kv, started: make(chan struct{}, 1)}
+	ctx := context.Background()
+	a, err := cluster.Hold(ctx, c, "p/poll", "A", cluster.HoldOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *cluster.Held, 1)
+	go func() {
+		b, err := cluster.Hold(ctx, c, "p/poll", "B", cluster.HoldOptions{})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	select {
+	case <-c.started: // B was refused and watches the lease
+	case <-time.After(10 * time.Second):
+		t.Fatal("B never watched the lease")
+	}
+	released := time.Now()
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		d := time.Since(released)
+		t.Logf("hand-over after release: %v", d)
+		if d > time.Second {
+			t.Errorf("hand-over took %v, want < 1s (the retry interval is 3s)", d)
+		}
+		b.Release(ctx)
+	case <-time.After(10 * time.Second):
+		t.Fatal("B never acquired the released lease")
+	}
+}
+
+// watching reports when a waiter starts watching a lease.
+type watching struct {
+	*natskv.KV
+	started chan struct{}
+}
+
+func (w *watching) Wake(ctx context.Context, name string) (<-chan struct{}, func(), error) {
+	ch, stop, err := w.KV.Wake(ctx, name)
+	select {
+	case w.started <- struct{}{}:
+	default:
+	}
+	return ch, stop, err
+}
