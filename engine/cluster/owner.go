@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -127,34 +129,63 @@ func (o *Owner) Rebalance(ctx context.Context) (bool, error) {
 		}
 	}
 	o.mu.Unlock()
+	// The leases are released, then asked for, each set at once: one
+	// round trip each, one after the other, made a takeover of a crashed
+	// replica's share, or a clean stop's hand-over, several round trips
+	// long.
 	var firstErr error
-	for _, h := range release {
-		if err := h.Release(ctx); err != nil && !errors.Is(err, ErrLost) && firstErr == nil {
+	for err := range concurrently(slices.Collect(maps.Values(release)), func(h *Held) error { return h.Release(ctx) }) {
+		if !errors.Is(err, ErrLost) && firstErr == nil {
 			firstErr = err // the lease lapses by itself
 		}
 	}
 	complete := true
-	for _, p := range acquire {
+	var mu sync.Mutex // next, complete, firstErr
+	for err := range concurrently(acquire, func(p int) error {
 		h, err := TryHold(ctx, o.c, PartitionLease(o.pipeline, p), o.replica, o.opts)
-		if err != nil {
-			complete = false
-			if errors.Is(err, ErrHeld) {
-				// Its previous owner gives it up at its next Rebalance,
-				// or, gone, lets it run out.
-				if until, ok := HeldUntil(err); ok {
-					next = earliest(next, until)
-				}
-				continue
-			}
-			o.setNext(next)
-			return false, err
+		if err == nil {
+			o.mu.Lock()
+			o.held[p] = h
+			o.mu.Unlock()
+			return nil
 		}
-		o.mu.Lock()
-		o.held[p] = h
-		o.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		complete = false
+		if until, ok := HeldUntil(err); ok {
+			// Its previous owner gives it up at its next Rebalance,
+			// or, gone, lets it run out.
+			next = earliest(next, until)
+		}
+		if errors.Is(err, ErrHeld) {
+			return nil
+		}
+		return err
+	}) {
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
 	o.setNext(next)
 	return complete && firstErr == nil, firstErr
+}
+
+// concurrently runs f on every item at once and yields the errors, once
+// all have returned.
+func concurrently[T any](items []T, f func(T) error) iter.Seq[error] {
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Go(func() { errs[i] = f(it) })
+	}
+	wg.Wait()
+	return func(yield func(error) bool) {
+		for _, err := range errs {
+			if err != nil && !yield(err) {
+				return
+			}
+		}
+	}
 }
 
 // announce holds this replica's RunsLease, taken again if it was lost.
@@ -255,11 +286,12 @@ func (o *Owner) Run(ctx context.Context, every time.Duration) {
 func (o *Owner) ReleaseAll(ctx context.Context) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for p, h := range o.held {
-		_ = h.Release(ctx)
-		delete(o.held, p)
-		delete(o.leaving, p)
+	for range concurrently(slices.Collect(maps.Values(o.held)), func(h *Held) error { return h.Release(ctx) }) {
 	}
+	clear(o.held)
+	clear(o.leaving)
+	// Last: the others take this replica's share once they no longer
+	// count it, and find its partitions free by then.
 	if o.runs != nil {
 		_ = o.runs.Release(ctx)
 		o.runs = nil
