@@ -23,6 +23,7 @@ type Held struct {
 	mu         sync.Mutex
 	lease      Lease
 	validUntil time.Time
+	unsure     bool // a renew was cancelled by Release: the grant may be newer than lease
 }
 
 // HoldOptions tune Hold; zero values take the defaults.
@@ -150,16 +151,20 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 		if results == nil {
 			return
 		}
-		// On Release, let it finish (its deadline bounds it), so the
-		// lease given up is the latest grant: a renew cancelled after the
-		// coordinator applied it left Release the old revision, and the
-		// release failed ErrLost (TestLeasesR3/HandOverOnRelease, now
-		// and then). Lost or left to expire (parent ended), it does not
-		// matter.
-		if released {
-			h.applyRenew(<-results)
-		}
 		cancel()
+		if released {
+			// The coordinator may have applied the renew cancelled
+			// here: Release then asks for the latest grant (unsure).
+			// Waiting for the renew instead held a clean stop up by as
+			// much as the renew's deadline under load.
+			res := <-results
+			h.applyRenew(res)
+			if res.err != nil {
+				h.mu.Lock()
+				h.unsure = true
+				h.mu.Unlock()
+			}
+		}
 	}()
 	for {
 		select {
@@ -180,8 +185,7 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 			h.mu.Lock()
 			cur, deadline := h.lease, h.validUntil
 			h.mu.Unlock()
-			// Not under ctx: Release waits for this renew instead.
-			rctx, stop := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+			rctx, stop := context.WithDeadline(ctx, deadline)
 			cancel = stop
 			results = make(chan renewResult, 1)
 			go func(rs chan<- renewResult) {
@@ -289,8 +293,20 @@ func (h *Held) Release(ctx context.Context) error {
 	default:
 	}
 	h.mu.Lock()
-	l := h.lease
+	l, unsure := h.lease, h.unsure
 	h.validUntil = time.Time{}
 	h.mu.Unlock()
-	return h.c.Release(ctx, l)
+	err := h.c.Release(ctx, l)
+	if errors.Is(err, ErrLost) && unsure {
+		// A renew cut short by this Release may have moved the grant
+		// on (TestReleaseDuringRenew): asked again by its holder, the
+		// coordinator answers with the latest one, if it is still
+		// this holder's, and that one is given up.
+		cur, aerr := h.c.Acquire(ctx, l.Name, l.Holder)
+		if aerr != nil {
+			return ErrLost
+		}
+		return h.c.Release(ctx, cur)
+	}
+	return err
 }
