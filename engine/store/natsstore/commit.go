@@ -34,7 +34,15 @@ type request struct {
 }
 
 // maxTries bounds the attempts of a batch that is fenced again and again.
-const maxTries = 3
+const maxTries = 5
+
+// fenceBackoff is the pause before a fenced batch's try number tries: the
+// write that fenced it may still be a proposal on the stream leader (it is
+// checked against proposals, but the stream's last sequence counts only
+// what is applied), so catching up at once could miss it, and the batch
+// was fenced by it again — three times in a row once on a loaded machine
+// (TestPutIfAbsentAcrossWriters). 10, 20, 40, 80 ms.
+func fenceBackoff(tries int) time.Duration { return 10 * time.Millisecond << (tries - 1) }
 
 // retryable reports whether a fenced request may simply be tried again
 // once the store has caught up: it writes no key (Put, Delete), whose
@@ -308,6 +316,11 @@ func (s *Store) next(inflight []*flight) []*flight {
 		inflight[0].t.base = nil
 	}
 	if len(inflight) == 0 && s.stale {
+		if tries := maxTriesOf(s.retry); tries > 0 {
+			// Blocks the commit goroutine, as the catch-up does: both
+			// happen only when writers conflict.
+			time.Sleep(fenceBackoff(tries))
+		}
 		// Catch up now, so that a caller told its batch was fenced reads
 		// the writes that fenced it. Failing that, the next group retries.
 		_ = s.catchUp()
@@ -320,6 +333,14 @@ func (s *Store) next(inflight []*flight) []*flight {
 		s.retry = s.requeue(s.retry)
 	}
 	return inflight
+}
+
+func maxTriesOf(rs []*request) int {
+	n := 0
+	for _, r := range rs {
+		n = max(n, r.tries)
+	}
+	return n
 }
 
 // requeue puts rs ahead of the requests waiting, and returns rs emptied.
