@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +62,7 @@ type deliverer struct {
 	gateWait bool          // a head waits for its partition lease to run long enough
 
 	keys     map[string]*keyQueue
+	freeKQ   []*keyQueue // emptied key queues for reuse (newKeyQueue)
 	ready    keyHeap // heads that may go now, by Seq
 	waiting  keyHeap // heads waiting for NextAttempt, by NextAttempt
 	entries  int
@@ -142,6 +142,10 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// idleArmed: the timer is set for idleWait and has not fired, so an
+	// idle loop need not set it again (each reset is a trip through the
+	// runtime's timer heap, several per event).
+	idleArmed := true
 	for {
 		if ctx.Err() != nil {
 			d.drain()
@@ -151,7 +155,10 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		d.promote()
 		d.dispatch()
 		d.publish()
-		resetTimer(timer, d.nextDue())
+		if wait := d.nextDue(); wait < idleWait || !idleArmed {
+			resetTimer(timer, wait)
+			idleArmed = wait >= idleWait
+		}
 		select {
 		case res := <-d.results:
 			d.handle(res)
@@ -172,6 +179,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 				d.setPaused("")
 			}
 		case <-timer.C:
+			idleArmed = false
 		case <-ctx.Done():
 		}
 	}
@@ -247,7 +255,7 @@ func (d *deliverer) add(r store.Record) {
 	}
 	kq := d.keys[key]
 	if kq == nil {
-		kq = &keyQueue{key: key, index: -1}
+		kq = d.newKeyQueue(key)
 		d.keys[key] = kq
 	} else if r.Seq <= kq.items[len(kq.items)-1].Seq {
 		return
@@ -268,11 +276,11 @@ func (d *deliverer) schedule(kq *keyQueue) {
 	head := kq.items[0]
 	if head.NextAttempt.After(d.clock.Now()) {
 		kq.state = headWaiting
-		heap.Push(&d.waiting, heapItem{kq: kq, byTime: true})
+		d.waiting.push(heapItem{kq: kq, byTime: true})
 		return
 	}
 	kq.state = headReady
-	heap.Push(&d.ready, heapItem{kq: kq})
+	d.ready.push(heapItem{kq: kq})
 }
 
 // promote moves heads whose retry time has come to the ready heap. While
@@ -284,9 +292,9 @@ func (d *deliverer) promote() {
 	}
 	now := d.clock.Now()
 	for d.waiting.Len() > 0 && !d.waiting.items[0].kq.items[0].NextAttempt.After(now) {
-		it := heap.Pop(&d.waiting).(heapItem)
+		it := d.waiting.pop()
 		it.kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: it.kq})
+		d.ready.push(heapItem{kq: it.kq})
 	}
 }
 
@@ -296,16 +304,19 @@ func (d *deliverer) promote() {
 // left as it is; it is rewritten by the next attempt.
 func (d *deliverer) releaseWaiting() {
 	for d.waiting.Len() > 0 {
-		it := heap.Pop(&d.waiting).(heapItem)
+		it := d.waiting.pop()
 		it.kq.items[0].NextAttempt = time.Time{}
 		it.kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: it.kq})
+		d.ready.push(heapItem{kq: it.kq})
 	}
 	d.evict.at = time.Time{}
 }
 
+// idleWait is nextDue's answer when nothing is due.
+const idleWait = time.Hour
+
 func (d *deliverer) nextDue() time.Duration {
-	wait := time.Hour
+	wait := idleWait
 	if d.readErr {
 		wait = time.Second
 	}
@@ -339,7 +350,7 @@ func (d *deliverer) dispatch() {
 	d.gateWait = false
 	var blocked []*keyQueue
 	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
-		kq := heap.Pop(&d.ready).(heapItem).kq
+		kq := d.ready.pop().kq
 		if !d.parts.begin(d.parts.partitionOf(&kq.items[0])) {
 			blocked = append(blocked, kq) // its lease would not outlast the attempt
 			continue
@@ -349,7 +360,7 @@ func (d *deliverer) dispatch() {
 	for _, kq := range blocked {
 		d.gateWait = true
 		kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: kq})
+		d.ready.push(heapItem{kq: kq})
 	}
 }
 
@@ -372,9 +383,9 @@ func (d *deliverer) dispatchProbe() {
 		return
 	}
 	if kq.state == headReady {
-		heap.Remove(&d.ready, kq.index)
+		d.ready.remove(kq.index)
 	} else {
-		heap.Remove(&d.waiting, kq.index)
+		d.waiting.remove(kq.index)
 	}
 	d.probeSeq = kq.items[0].Seq
 	d.send(kq, true)
@@ -443,7 +454,11 @@ func (d *deliverer) handle(res attemptResult) {
 	case outcomeDone, outcomePause:
 		d.bodies -= len(kq.items[0].Body)
 		kq.items[0] = store.Record{}
-		kq.items = kq.items[1:]
+		if len(kq.items) == 1 {
+			kq.items = kq.items[:0] // keeps the array for reuse
+		} else {
+			kq.items = kq.items[1:]
+		}
 		d.entries--
 		if res.outcome == outcomePause {
 			d.setPaused(res.rec.LastError)
@@ -456,9 +471,36 @@ func (d *deliverer) handle(res attemptResult) {
 	}
 	if len(kq.items) == 0 {
 		delete(d.keys, kq.key)
+		d.freeKeyQueue(kq)
 		return
 	}
 	d.schedule(kq)
+}
+
+// maxFreeKeyQueues bounds the emptied key queues kept for reuse.
+const maxFreeKeyQueues = 256
+
+// newKeyQueue is an empty key queue for key, reusing an emptied one (and
+// its items array) when there is one: most keys hold one event, so a key
+// queue and its array were two allocations per event.
+func (d *deliverer) newKeyQueue(key string) *keyQueue {
+	n := len(d.freeKQ)
+	if n == 0 {
+		return &keyQueue{key: key, index: -1}
+	}
+	kq := d.freeKQ[n-1]
+	d.freeKQ[n-1] = nil
+	d.freeKQ = d.freeKQ[:n-1]
+	*kq = keyQueue{key: key, items: kq.items[:0], index: -1}
+	return kq
+}
+
+// freeKeyQueue keeps kq, just emptied and referenced by nothing else (not
+// in d.keys, in no heap, nothing in flight), for newKeyQueue.
+func (d *deliverer) freeKeyQueue(kq *keyQueue) {
+	if len(d.freeKQ) < maxFreeKeyQueues && cap(kq.items) <= 4 {
+		d.freeKQ = append(d.freeKQ, kq)
+	}
 }
 
 func (d *deliverer) setPaused(reason string) {
