@@ -63,8 +63,8 @@ type deliverer struct {
 
 	keys     map[string]*keyQueue
 	freeKQ   []*keyQueue // emptied key queues for reuse (newKeyQueue)
-	ready    keyHeap // heads that may go now, by Seq
-	waiting  keyHeap // heads waiting for NextAttempt, by NextAttempt
+	ready    keyHeap     // heads that may go now, by Seq
+	waiting  keyHeap     // heads waiting for NextAttempt, by NextAttempt
 	entries  int
 	bodies   int // bytes of the bodies held in the window
 	lastRead uint64
