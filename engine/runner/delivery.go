@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -70,12 +71,18 @@ type deliverer struct {
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
 	readErr  bool // the last read failed: try again shortly
-	inflight int  // Deliver calls running: bounded by MaxInFlight
+	// inflight counts Deliver calls running, bounded by MaxInFlight: the
+	// scheduler adds, a worker subtracts as its Deliver returns, and wakes
+	// the scheduler (freed) only when wantSlot says ready work waits for
+	// a slot. Waking it for every freed slot cost a scheduler round per
+	// event that mostly found nothing to do.
+	inflight atomic.Int64
+	wantSlot atomic.Bool
 	pending  int  // attempts not yet reported (delivering or committing)
 	jobs     chan job
 	workers  int
 	results  chan attemptResult
-	freed    chan struct{} // an attempt's Deliver returned: its slot is free
+	freed    chan struct{} // a slot was freed while wantSlot was set
 	probeSeq uint64        // head Seq of the last probe: probes rotate over keys
 
 	evict  evictions
@@ -110,7 +117,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.workers = workers
 	d.jobs = make(chan job)
 	d.results = make(chan attemptResult, workers)
-	d.freed = make(chan struct{}, workers)
+	d.freed = make(chan struct{}, 1)
 	d.epUp = make(chan struct{}, 1)
 	d.more = true
 	d.evict.reset()
@@ -155,6 +162,9 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		d.promote()
 		d.dispatch()
 		d.publish()
+		if d.wantSlot.Load() && d.inflight.Load() < int64(d.policy.MaxInFlight) {
+			continue // a slot was freed after dispatch stopped for want of one
+		}
 		if wait := d.nextDue(); wait < idleWait || !idleArmed {
 			resetTimer(timer, wait)
 			idleArmed = wait >= idleWait
@@ -163,7 +173,6 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		case res := <-d.results:
 			d.handle(res)
 		case <-d.freed:
-			d.inflight--
 		case <-d.wake:
 			d.more = true
 		case seq := <-d.changes:
@@ -188,12 +197,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 // drain waits for attempts in flight; hardCtx bounds them.
 func (d *deliverer) drain() {
 	for d.pending > 0 {
-		select {
-		case res := <-d.results:
-			d.handle(res)
-		case <-d.freed:
-			d.inflight--
-		}
+		d.handle(<-d.results)
 	}
 	d.publish()
 }
@@ -340,6 +344,7 @@ func (d *deliverer) nextDue() time.Duration {
 }
 
 func (d *deliverer) dispatch() {
+	d.wantSlot.Store(false)
 	if d.isPaused() {
 		return
 	}
@@ -349,7 +354,8 @@ func (d *deliverer) dispatch() {
 	}
 	d.gateWait = false
 	var blocked []*keyQueue
-	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
+	maxInFlight := int64(d.policy.MaxInFlight)
+	for d.inflight.Load() < maxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
 		kq := d.ready.pop().kq
 		if !d.parts.begin(d.parts.partitionOf(&kq.items[0])) {
 			blocked = append(blocked, kq) // its lease would not outlast the attempt
@@ -361,6 +367,23 @@ func (d *deliverer) dispatch() {
 		d.gateWait = true
 		kq.state = headReady
 		d.ready.push(heapItem{kq: kq})
+	}
+	if d.ready.Len() > len(blocked) && d.pending < d.workers {
+		// Stopped for a slot. Set before the loop in run reads inflight
+		// again, and a worker frees its slot before it reads wantSlot:
+		// one of the two sees the other, so no freed slot goes unseen.
+		d.wantSlot.Store(true)
+	}
+}
+
+// slotFreed gives back an attempt's delivery slot (its Deliver returned).
+func (d *deliverer) slotFreed() {
+	d.inflight.Add(-1)
+	if d.wantSlot.Load() {
+		select {
+		case d.freed <- struct{}{}:
+		default: // a wake is pending already
+		}
 	}
 }
 
@@ -414,7 +437,7 @@ func (d *deliverer) probeCandidate() *keyQueue {
 
 func (d *deliverer) send(kq *keyQueue, probe bool) {
 	kq.state = headInFlight
-	d.inflight++
+	d.inflight.Add(1)
 	d.pending++
 	d.jobs <- job{kq: kq, rec: kq.items[0], probe: probe}
 }
@@ -517,7 +540,7 @@ func (d *deliverer) isPaused() bool {
 
 func (d *deliverer) publish() {
 	d.mu.Lock()
-	d.status = DeliveryStatus{InFlight: d.inflight, Waiting: d.waiting.Len(), Window: d.entries, Paused: d.paused}
+	d.status = DeliveryStatus{InFlight: int(d.inflight.Load()), Waiting: d.waiting.Len(), Window: d.entries, Paused: d.paused}
 	d.mu.Unlock()
 }
 
