@@ -78,7 +78,7 @@ type deliverer struct {
 	// event that mostly found nothing to do.
 	inflight atomic.Int64
 	wantSlot atomic.Bool
-	pending  int  // attempts not yet reported (delivering or committing)
+	pending  int // attempts not yet reported (delivering or committing)
 	jobs     chan job
 	workers  int
 	results  chan attemptResult
