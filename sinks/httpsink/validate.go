@@ -51,6 +51,8 @@ func validate(o Options) (settings, error) {
 			add("url", "%v (or hold: <why>, to keep the events queued until there is one)", err)
 		} else {
 			s.url, s.target = o.URL, u
+			// As http.NewRequest has it: "host:" is sent as "host".
+			u.Host = strings.TrimSuffix(u.Host, ":")
 			s.safeURL = redactURL(u)
 		}
 	}
