@@ -15,10 +15,10 @@ import (
 // discardHost takes every emit and stores nothing.
 type discardHost struct{}
 
-func (discardHost) Emit(context.Context, []engine.Event, ...engine.StateUpdate) error { return nil }
-func (discardHost) State(context.Context, string) ([]byte, bool, error)               { return nil, false, nil }
+func (discardHost) Emit(context.Context, []engine.Event, ...engine.StateUpdate) error  { return nil }
+func (discardHost) State(context.Context, string) ([]byte, bool, error)                { return nil, false, nil }
 func (discardHost) ScanState(context.Context, string, func(string, []byte) bool) error { return nil }
-func (discardHost) ReportError(error)                                                 {}
+func (discardHost) ReportError(error)                                                  {}
 
 // BenchmarkHandler is the intake of one signed notification without the
 // HTTP server and the store: read, verify, decode, decide, complete $meta,
