@@ -52,7 +52,7 @@ type deliverer struct {
 	observer Observer
 	queue    *queueGauge
 	ep       *endpoint
-	wake     chan struct{} // new records were stored
+	wake     *storedSignal // new records were stored
 	resumed  chan struct{} // an operator cleared a pause
 	epUp     chan struct{} // the endpoint came up
 	parts    *parts        // the delivery partitions this replica holds
@@ -173,8 +173,10 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		case res := <-d.results:
 			d.handle(res)
 		case <-d.freed:
-		case <-d.wake:
-			d.more = true
+		case <-d.wake.c:
+			if d.wake.unread(d.lastRead) {
+				d.more = true
+			}
 		case seq := <-d.changes:
 			// Another replica's record may sort before what was read.
 			d.lastRead = min(d.lastRead, max(seq, 1)-1)

@@ -25,9 +25,9 @@ type host struct {
 	counters     *Counters
 	queue        *queueGauge
 	limit        QueueLimit
-	// stored is signalled (without blocking) after each commit that
-	// appended records, to wake the deliverer.
-	stored chan<- struct{}
+	// stored is signalled after each commit that appended records, to
+	// wake the deliverer.
+	stored *storedSignal
 }
 
 var _ engine.Host = (*host)(nil)
@@ -102,10 +102,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 	if appended > 0 {
 		h.queue.added(int64(appended), int64(bytes))
 		h.counters.Stored.Add(uint64(appended))
-		select {
-		case h.stored <- struct{}{}:
-		default:
-		}
+		h.stored.Appended(maxAppended(&b))
 	}
 	return nil
 }
@@ -174,6 +171,21 @@ func (h *host) apply(ctx context.Context, t engine.Transform, in engine.Event) (
 		return err
 	})
 	return outs, err
+}
+
+// maxAppended is the highest Seq the commit gave b's appended records (the
+// store fills them in); 0 if it gave none.
+func maxAppended(b *store.Batch) uint64 {
+	var seq uint64
+	for i := range b.Ops {
+		if op := &b.Ops[i]; op.Kind == store.OpAppend {
+			if op.Record.Seq == 0 {
+				return 0
+			}
+			seq = max(seq, op.Record.Seq)
+		}
+	}
+	return seq
 }
 
 func addState(b *store.Batch, pipeline string, state []engine.StateUpdate) {
