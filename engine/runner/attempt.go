@@ -50,7 +50,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 	freeSlot := func() {
 		if !slotFreed {
 			slotFreed = true
-			d.freed <- struct{}{}
+			d.slotFreed()
 		}
 	}
 	defer func() {

@@ -1,13 +1,13 @@
 package runner
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectord/connectord/engine"
@@ -52,7 +52,7 @@ type deliverer struct {
 	observer Observer
 	queue    *queueGauge
 	ep       *endpoint
-	wake     chan struct{} // new records were stored
+	wake     *storedSignal // new records were stored
 	resumed  chan struct{} // an operator cleared a pause
 	epUp     chan struct{} // the endpoint came up
 	parts    *parts        // the delivery partitions this replica holds
@@ -63,19 +63,26 @@ type deliverer struct {
 	gateWait bool          // a head waits for its partition lease to run long enough
 
 	keys     map[string]*keyQueue
-	ready    keyHeap // heads that may go now, by Seq
-	waiting  keyHeap // heads waiting for NextAttempt, by NextAttempt
+	freeKQ   []*keyQueue // emptied key queues for reuse (newKeyQueue)
+	ready    keyHeap     // heads that may go now, by Seq
+	waiting  keyHeap     // heads waiting for NextAttempt, by NextAttempt
 	entries  int
 	bodies   int // bytes of the bodies held in the window
 	lastRead uint64
 	more     bool // the queue may hold records we have not read
 	readErr  bool // the last read failed: try again shortly
-	inflight int  // Deliver calls running: bounded by MaxInFlight
-	pending  int  // attempts not yet reported (delivering or committing)
+	// inflight counts Deliver calls running, bounded by MaxInFlight: the
+	// scheduler adds, a worker subtracts as its Deliver returns, and wakes
+	// the scheduler (freed) only when wantSlot says ready work waits for
+	// a slot. Waking it for every freed slot cost a scheduler round per
+	// event that mostly found nothing to do.
+	inflight atomic.Int64
+	wantSlot atomic.Bool
+	pending  int // attempts not yet reported (delivering or committing)
 	jobs     chan job
 	workers  int
 	results  chan attemptResult
-	freed    chan struct{} // an attempt's Deliver returned: its slot is free
+	freed    chan struct{} // a slot was freed while wantSlot was set
 	probeSeq uint64        // head Seq of the last probe: probes rotate over keys
 
 	evict  evictions
@@ -110,7 +117,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	d.workers = workers
 	d.jobs = make(chan job)
 	d.results = make(chan attemptResult, workers)
-	d.freed = make(chan struct{}, workers)
+	d.freed = make(chan struct{}, 1)
 	d.epUp = make(chan struct{}, 1)
 	d.more = true
 	d.evict.reset()
@@ -142,6 +149,10 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// idleArmed: the timer is set for idleWait and has not fired, so an
+	// idle loop need not set it again (each reset is a trip through the
+	// runtime's timer heap, several per event).
+	idleArmed := true
 	for {
 		if ctx.Err() != nil {
 			d.drain()
@@ -151,14 +162,21 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 		d.promote()
 		d.dispatch()
 		d.publish()
-		resetTimer(timer, d.nextDue())
+		if d.wantSlot.Load() && d.inflight.Load() < int64(d.policy.MaxInFlight) {
+			continue // a slot was freed after dispatch stopped for want of one
+		}
+		if wait := d.nextDue(); wait < idleWait || !idleArmed {
+			resetTimer(timer, wait)
+			idleArmed = wait >= idleWait
+		}
 		select {
 		case res := <-d.results:
 			d.handle(res)
 		case <-d.freed:
-			d.inflight--
-		case <-d.wake:
-			d.more = true
+		case <-d.wake.c:
+			if d.wake.unread(d.lastRead) {
+				d.more = true
+			}
 		case seq := <-d.changes:
 			// Another replica's record may sort before what was read.
 			d.lastRead = min(d.lastRead, max(seq, 1)-1)
@@ -172,6 +190,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 				d.setPaused("")
 			}
 		case <-timer.C:
+			idleArmed = false
 		case <-ctx.Done():
 		}
 	}
@@ -180,12 +199,7 @@ func (d *deliverer) run(ctx, hardCtx context.Context) {
 // drain waits for attempts in flight; hardCtx bounds them.
 func (d *deliverer) drain() {
 	for d.pending > 0 {
-		select {
-		case res := <-d.results:
-			d.handle(res)
-		case <-d.freed:
-			d.inflight--
-		}
+		d.handle(<-d.results)
 	}
 	d.publish()
 }
@@ -247,7 +261,7 @@ func (d *deliverer) add(r store.Record) {
 	}
 	kq := d.keys[key]
 	if kq == nil {
-		kq = &keyQueue{key: key, index: -1}
+		kq = d.newKeyQueue(key)
 		d.keys[key] = kq
 	} else if r.Seq <= kq.items[len(kq.items)-1].Seq {
 		return
@@ -268,11 +282,11 @@ func (d *deliverer) schedule(kq *keyQueue) {
 	head := kq.items[0]
 	if head.NextAttempt.After(d.clock.Now()) {
 		kq.state = headWaiting
-		heap.Push(&d.waiting, heapItem{kq: kq, byTime: true})
+		d.waiting.push(heapItem{kq: kq, byTime: true})
 		return
 	}
 	kq.state = headReady
-	heap.Push(&d.ready, heapItem{kq: kq})
+	d.ready.push(heapItem{kq: kq})
 }
 
 // promote moves heads whose retry time has come to the ready heap. While
@@ -284,9 +298,9 @@ func (d *deliverer) promote() {
 	}
 	now := d.clock.Now()
 	for d.waiting.Len() > 0 && !d.waiting.items[0].kq.items[0].NextAttempt.After(now) {
-		it := heap.Pop(&d.waiting).(heapItem)
+		it := d.waiting.pop()
 		it.kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: it.kq})
+		d.ready.push(heapItem{kq: it.kq})
 	}
 }
 
@@ -296,16 +310,19 @@ func (d *deliverer) promote() {
 // left as it is; it is rewritten by the next attempt.
 func (d *deliverer) releaseWaiting() {
 	for d.waiting.Len() > 0 {
-		it := heap.Pop(&d.waiting).(heapItem)
+		it := d.waiting.pop()
 		it.kq.items[0].NextAttempt = time.Time{}
 		it.kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: it.kq})
+		d.ready.push(heapItem{kq: it.kq})
 	}
 	d.evict.at = time.Time{}
 }
 
+// idleWait is nextDue's answer when nothing is due.
+const idleWait = time.Hour
+
 func (d *deliverer) nextDue() time.Duration {
-	wait := time.Hour
+	wait := idleWait
 	if d.readErr {
 		wait = time.Second
 	}
@@ -329,6 +346,7 @@ func (d *deliverer) nextDue() time.Duration {
 }
 
 func (d *deliverer) dispatch() {
+	d.wantSlot.Store(false)
 	if d.isPaused() {
 		return
 	}
@@ -338,8 +356,9 @@ func (d *deliverer) dispatch() {
 	}
 	d.gateWait = false
 	var blocked []*keyQueue
-	for d.inflight < d.policy.MaxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
-		kq := heap.Pop(&d.ready).(heapItem).kq
+	maxInFlight := int64(d.policy.MaxInFlight)
+	for d.inflight.Load() < maxInFlight && d.pending < d.workers && d.ready.Len() > 0 {
+		kq := d.ready.pop().kq
 		if !d.parts.begin(d.parts.partitionOf(&kq.items[0])) {
 			blocked = append(blocked, kq) // its lease would not outlast the attempt
 			continue
@@ -349,7 +368,24 @@ func (d *deliverer) dispatch() {
 	for _, kq := range blocked {
 		d.gateWait = true
 		kq.state = headReady
-		heap.Push(&d.ready, heapItem{kq: kq})
+		d.ready.push(heapItem{kq: kq})
+	}
+	if d.ready.Len() > len(blocked) && d.pending < d.workers {
+		// Stopped for a slot. Set before the loop in run reads inflight
+		// again, and a worker frees its slot before it reads wantSlot:
+		// one of the two sees the other, so no freed slot goes unseen.
+		d.wantSlot.Store(true)
+	}
+}
+
+// slotFreed gives back an attempt's delivery slot (its Deliver returned).
+func (d *deliverer) slotFreed() {
+	d.inflight.Add(-1)
+	if d.wantSlot.Load() {
+		select {
+		case d.freed <- struct{}{}:
+		default: // a wake is pending already
+		}
 	}
 }
 
@@ -372,9 +408,9 @@ func (d *deliverer) dispatchProbe() {
 		return
 	}
 	if kq.state == headReady {
-		heap.Remove(&d.ready, kq.index)
+		d.ready.remove(kq.index)
 	} else {
-		heap.Remove(&d.waiting, kq.index)
+		d.waiting.remove(kq.index)
 	}
 	d.probeSeq = kq.items[0].Seq
 	d.send(kq, true)
@@ -403,7 +439,7 @@ func (d *deliverer) probeCandidate() *keyQueue {
 
 func (d *deliverer) send(kq *keyQueue, probe bool) {
 	kq.state = headInFlight
-	d.inflight++
+	d.inflight.Add(1)
 	d.pending++
 	d.jobs <- job{kq: kq, rec: kq.items[0], probe: probe}
 }
@@ -443,7 +479,11 @@ func (d *deliverer) handle(res attemptResult) {
 	case outcomeDone, outcomePause:
 		d.bodies -= len(kq.items[0].Body)
 		kq.items[0] = store.Record{}
-		kq.items = kq.items[1:]
+		if len(kq.items) == 1 {
+			kq.items = kq.items[:0] // keeps the array for reuse
+		} else {
+			kq.items = kq.items[1:]
+		}
 		d.entries--
 		if res.outcome == outcomePause {
 			d.setPaused(res.rec.LastError)
@@ -456,9 +496,36 @@ func (d *deliverer) handle(res attemptResult) {
 	}
 	if len(kq.items) == 0 {
 		delete(d.keys, kq.key)
+		d.freeKeyQueue(kq)
 		return
 	}
 	d.schedule(kq)
+}
+
+// maxFreeKeyQueues bounds the emptied key queues kept for reuse.
+const maxFreeKeyQueues = 256
+
+// newKeyQueue is an empty key queue for key, reusing an emptied one (and
+// its items array) when there is one: most keys hold one event, so a key
+// queue and its array were two allocations per event.
+func (d *deliverer) newKeyQueue(key string) *keyQueue {
+	n := len(d.freeKQ)
+	if n == 0 {
+		return &keyQueue{key: key, index: -1}
+	}
+	kq := d.freeKQ[n-1]
+	d.freeKQ[n-1] = nil
+	d.freeKQ = d.freeKQ[:n-1]
+	*kq = keyQueue{key: key, items: kq.items[:0], index: -1}
+	return kq
+}
+
+// freeKeyQueue keeps kq, just emptied and referenced by nothing else (not
+// in d.keys, in no heap, nothing in flight), for newKeyQueue.
+func (d *deliverer) freeKeyQueue(kq *keyQueue) {
+	if len(d.freeKQ) < maxFreeKeyQueues && cap(kq.items) <= 4 {
+		d.freeKQ = append(d.freeKQ, kq)
+	}
 }
 
 func (d *deliverer) setPaused(reason string) {
@@ -475,7 +542,7 @@ func (d *deliverer) isPaused() bool {
 
 func (d *deliverer) publish() {
 	d.mu.Lock()
-	d.status = DeliveryStatus{InFlight: d.inflight, Waiting: d.waiting.Len(), Window: d.entries, Paused: d.paused}
+	d.status = DeliveryStatus{InFlight: int(d.inflight.Load()), Waiting: d.waiting.Len(), Window: d.entries, Paused: d.paused}
 	d.mu.Unlock()
 }
 

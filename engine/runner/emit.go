@@ -13,18 +13,21 @@ import (
 
 // host is the Host one pipeline generation gives its source.
 type host struct {
-	name       string
-	kind       string // source kind, for $meta.source
-	transforms []engine.Transform
-	store      store.Store
-	clock      engine.Clock
-	logger     *slog.Logger
-	counters   *Counters
-	queue      *queueGauge
-	limit      QueueLimit
-	// stored is signalled (without blocking) after each commit that
-	// appended records, to wake the deliverer.
-	stored chan<- struct{}
+	name string
+	kind string // source kind, for $meta.source
+	// nameV and kindV are name and kind boxed once: storing a string in
+	// Meta allocated on every event.
+	nameV, kindV any
+	transforms   []engine.Transform
+	store        store.Store
+	clock        engine.Clock
+	logger       *slog.Logger
+	counters     *Counters
+	queue        *queueGauge
+	limit        QueueLimit
+	// stored is signalled after each commit that appended records, to
+	// wake the deliverer.
+	stored *storedSignal
 }
 
 var _ engine.Host = (*host)(nil)
@@ -99,10 +102,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 	if appended > 0 {
 		h.queue.added(int64(appended), int64(bytes))
 		h.counters.Stored.Add(uint64(appended))
-		select {
-		case h.stored <- struct{}{}:
-		default:
-		}
+		h.stored.Appended(maxAppended(&b))
 	}
 	return nil
 }
@@ -114,8 +114,8 @@ func (h *host) meta(m engine.Meta, now time.Time) engine.Meta {
 	if m == nil {
 		m = make(engine.Meta, 3)
 	}
-	m[engine.MetaPipeline] = h.name
-	m[engine.MetaSource] = h.kind
+	m[engine.MetaPipeline] = h.nameV
+	m[engine.MetaSource] = h.kindV
 	if _, ok := m[engine.MetaReceived]; !ok {
 		m[engine.MetaReceived] = now.UTC().Format(time.RFC3339Nano)
 	}
@@ -123,21 +123,38 @@ func (h *host) meta(m engine.Meta, now time.Time) engine.Meta {
 }
 
 // transform runs ev through every transform in order; each output of one
-// stage is the input of the next.
+// stage is the input of the next. A stage with one input passes its
+// outputs on as they are (the common case: no copy per stage).
 func (h *host) transform(ctx context.Context, ev engine.Event) ([]engine.Event, error) {
-	cur := []engine.Event{ev}
+	if len(h.transforms) == 0 {
+		return []engine.Event{ev}, nil
+	}
+	var cur []engine.Event
 	for i, t := range h.transforms {
 		var next []engine.Event
-		for _, in := range cur {
-			var outs []engine.Event
-			err := runGuarded(func() (err error) {
-				outs, err = t.Apply(ctx, in)
-				return err
-			})
+		apply := func(in engine.Event) error {
+			outs, err := h.apply(ctx, t, in)
 			if err != nil {
-				return nil, fmt.Errorf("transform %d: %w", i+1, err)
+				return fmt.Errorf("transform %d: %w", i+1, err)
 			}
-			next = append(next, outs...)
+			if next == nil {
+				next = outs
+			} else {
+				// Capped, so the transform's own array is never written.
+				next = append(next[:len(next):len(next)], outs...)
+			}
+			return nil
+		}
+		if i == 0 {
+			if err := apply(ev); err != nil {
+				return nil, err
+			}
+		} else {
+			for _, in := range cur {
+				if err := apply(in); err != nil {
+					return nil, err
+				}
+			}
 		}
 		cur = next
 		if len(cur) == 0 {
@@ -145,6 +162,30 @@ func (h *host) transform(ctx context.Context, ev engine.Event) ([]engine.Event, 
 		}
 	}
 	return cur, nil
+}
+
+// apply runs one transform on in, a panic turned into its error.
+func (h *host) apply(ctx context.Context, t engine.Transform, in engine.Event) (outs []engine.Event, err error) {
+	err = runGuarded(func() (err error) {
+		outs, err = t.Apply(ctx, in)
+		return err
+	})
+	return outs, err
+}
+
+// maxAppended is the highest Seq the commit gave b's appended records (the
+// store fills them in); 0 if it gave none.
+func maxAppended(b *store.Batch) uint64 {
+	var seq uint64
+	for i := range b.Ops {
+		if op := &b.Ops[i]; op.Kind == store.OpAppend {
+			if op.Record.Seq == 0 {
+				return 0
+			}
+			seq = max(seq, op.Record.Seq)
+		}
+	}
+	return seq
 }
 
 func addState(b *store.Batch, pipeline string, state []engine.StateUpdate) {

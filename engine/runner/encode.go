@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -59,27 +60,54 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		if t == nil {
 			return append(b, "null"...), nil
 		}
-		var small [16]string
-		keys := small[:0]
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, t[k]); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendObject(b, t)
 	}
 	return b, errSlowPath
+}
+
+// member is one key and value of an object being encoded.
+type member struct {
+	key   string
+	value any
+}
+
+// appendObject writes m's members in key order. The members are taken in
+// one walk of the map and sorted as pairs: sorting the keys alone cost a
+// second map lookup per member.
+func appendObject(b []byte, m map[string]any) ([]byte, error) {
+	var small [16]member
+	ms := small[:0]
+	for k, v := range m {
+		ms = append(ms, member{k, v})
+	}
+	sortMembers(ms)
+	b = append(b, '{')
+	for i, kv := range ms {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, kv.key)
+		b = append(b, ':')
+		var err error
+		if b, err = appendJSON(b, kv.value); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// sortMembers sorts by key: insertion sort for the few members of most
+// objects, the library's sort beyond.
+func sortMembers(ms []member) {
+	if len(ms) > 12 {
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
 }
 
 // appendFloat is encoding/json's float64 format: like %g but with the
@@ -104,6 +132,16 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII says which bytes appendString copies as they are: printable
+// ASCII but the quote and the backslash (one lookup instead of four
+// comparisons per byte).
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString quotes s as encoding/json does without HTML escaping:
 // quotes, backslashes and control bytes escaped, invalid UTF-8 as U+FFFD,
 // U+2028 and U+2029 escaped.
@@ -112,11 +150,11 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainASCII[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':

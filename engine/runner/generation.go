@@ -56,6 +56,8 @@ func (r *Runtime) prepare(b *Built) *generation {
 	g.host = &host{
 		name:       b.Name(),
 		kind:       b.Spec.Source.Kind,
+		nameV:      b.Name(),
+		kindV:      b.Spec.Source.Kind,
 		transforms: b.Transforms,
 		store:      r.opts.Store,
 		clock:      r.opts.Clock,

@@ -60,3 +60,70 @@ func (h *keyHeap) Pop() any {
 	it.kq.index = -1
 	return it
 }
+
+// push, pop and remove are container/heap's Push, Pop and Remove without
+// its interface: boxing a heapItem in an any allocated once per push and
+// once per pop, twice for every delivered event. (heap.Remove on the
+// interface still works; it keeps the same invariants.)
+func (h *keyHeap) push(it heapItem) {
+	h.Push(it)
+	h.up(len(h.items) - 1)
+}
+
+func (h *keyHeap) pop() heapItem {
+	n := len(h.items) - 1
+	h.Swap(0, n)
+	h.down(0, n)
+	return h.popLast()
+}
+
+func (h *keyHeap) remove(i int) heapItem {
+	n := len(h.items) - 1
+	if n != i {
+		h.Swap(i, n)
+		if !h.down(i, n) {
+			h.up(i)
+		}
+	}
+	return h.popLast()
+}
+
+func (h *keyHeap) popLast() heapItem {
+	n := len(h.items) - 1
+	it := h.items[n]
+	h.items[n] = heapItem{}
+	h.items = h.items[:n]
+	it.kq.index = -1
+	return it
+}
+
+func (h *keyHeap) up(j int) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !h.Less(j, i) {
+			break
+		}
+		h.Swap(i, j)
+		j = i
+	}
+}
+
+func (h *keyHeap) down(i0, n int) bool {
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && h.Less(j2, j1) {
+			j = j2 // right child
+		}
+		if !h.Less(j, i) {
+			break
+		}
+		h.Swap(i, j)
+		i = j
+	}
+	return i > i0
+}

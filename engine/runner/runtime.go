@@ -50,7 +50,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	running   map[string]*generation
 	counters  map[string]*Counters // per name, kept across generations
-	wakes     map[string]chan struct{}
+	wakes     map[string]*storedSignal
 	queues    map[string]*queueGauge // per name, kept across generations
 	endpoints endpoints
 	health    *storeHealth
@@ -92,7 +92,7 @@ func NewRuntime(opts Options) *Runtime {
 	opts.Store = &trackedStore{Store: opts.Store, health: health}
 	return &Runtime{
 		opts: opts, running: map[string]*generation{}, counters: map[string]*Counters{},
-		wakes: map[string]chan struct{}{}, queues: map[string]*queueGauge{},
+		wakes: map[string]*storedSignal{}, queues: map[string]*queueGauge{},
 		endpoints: endpoints{cfg: opts.Breaker}, health: health,
 	}
 }
@@ -306,15 +306,13 @@ func (r *Runtime) Counters(name string) *Counters {
 	return c
 }
 
-// wakeChan is the pipeline's "records stored" signal. It is shared by all
-// generations of a pipeline: a webhook request still finishing in the old
-// generation during a reload wakes the new generation's deliverer.
-func (r *Runtime) wakeChan(name string) chan struct{} {
+// wakeChan is the pipeline's "records stored" signal (storedSignal).
+func (r *Runtime) wakeChan(name string) *storedSignal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.wakes[name]
 	if w == nil {
-		w = make(chan struct{}, 1)
+		w = newStoredSignal()
 		r.wakes[name] = w
 	}
 	return w
@@ -324,10 +322,7 @@ func (r *Runtime) wakeChan(name string) chan struct{} {
 // from outside (a dead-letter replay).
 func (r *Runtime) Wake(name string) {
 	r.queueGauge(name).invalidate()
-	select {
-	case r.wakeChan(name) <- struct{}{}:
-	default:
-	}
+	r.wakeChan(name).Appended(0)
 }
 
 func closeComponents(b *Built) {

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"container/heap"
 	"time"
 )
 
@@ -75,7 +74,7 @@ func (d *deliverer) stalled() bool {
 // evictWaiting drops every waiting key from memory (see evictions).
 func (d *deliverer) evictWaiting() {
 	for d.waiting.Len() > 0 && len(d.evict.keys) < maxEvicted {
-		kq := heap.Pop(&d.waiting).(heapItem).kq
+		kq := d.waiting.pop().kq
 		head := kq.items[0]
 		if len(d.evict.keys) == 0 || head.Seq < d.evict.from {
 			d.evict.from = head.Seq

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
@@ -26,7 +27,6 @@ type Sink struct {
 	// the extra headers, Content-Type and User-Agent.
 	base      http.Header
 	signers   []*signer // one per key, in s.keys' order
-	client    *http.Client
 	transport *http.Transport
 	opened    atomic.Uint64
 }
@@ -66,38 +66,58 @@ func New(o Options, opts ...Option) (*Sink, error) {
 	}
 	s.base.Set("Content-Type", "application/json")
 	s.base.Set("User-Agent", version.UserAgent())
+	if u := s.target; u != nil && u.User != nil && s.base.Get("Authorization") == "" {
+		// What http.Client does for a URL's userinfo, done once.
+		pass, _ := u.User.Password()
+		s.base.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+	}
 	for _, k := range s.keys {
 		s.signers = append(s.signers, newSigner(k))
 	}
 	s.transport = newTransport(s.policy.MaxInFlight, s.tlsConfig, &s.opened)
-	s.client = &http.Client{
-		Transport: s.transport,
-		// A redirect is the receiver's answer, classified as Permanent.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	return s, nil
 }
 
 // Deliver makes one attempt to POST d.Body, signed, and classifies the
 // outcome: nil on 2xx, otherwise a *engine.DeliveryError.
+//
+// The request goes to the transport directly: http.Client would clone its
+// header (to follow redirects, which the sink does not: a 3xx is the
+// receiver's answer, classified as Permanent) and parse the URL again on
+// every attempt. What else the client does for this request — basic auth
+// from the URL's userinfo — is in the sink's base header.
 func (s *Sink) Deliver(ctx context.Context, d engine.Delivery) error {
 	if s.hold != "" {
 		return s.holdDelivery(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(d.Body))
-	if err != nil {
-		// The URL was validated in New, so only a broken ctx gets here.
-		return &engine.DeliveryError{Class: engine.Retry, Err: err}
-	}
-	req.Header = s.requestHeader(d)
-	resp, err := s.client.Do(req)
+	body := d.Body
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           s.target,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        s.requestHeader(d),
+		Body:          newBodyReader(body),
+		GetBody:       func() (io.ReadCloser, error) { return newBodyReader(body), nil },
+		ContentLength: int64(len(body)),
+		Host:          s.target.Host,
+	}).WithContext(ctx)
+	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
 		return s.transportError(ctx, err)
 	}
 	return s.classifyResponse(resp)
 }
+
+// newBodyReader is a request body over b, which stays unchanged: the
+// transport may read it again (GetBody) on a reused connection. It is the
+// type http.NewRequest makes, which the transport knows to be in memory: it
+// then writes the headers and the body in one write, where another reader
+// type costs a flush of the headers and a second write.
+func newBodyReader(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
 
 // requestHeader is the extra headers plus the sink's own. The bytes signed
 // are d.Body, which is exactly what is sent.
@@ -115,14 +135,19 @@ func (s *Sink) requestHeader(d engine.Delivery) http.Header {
 		for i, sg := range s.signers {
 			sigs[i] = sg.standard(d.ID, ts, d.Body)
 		}
-		h[HeaderStandardID] = []string{d.ID}
-		h[HeaderStandardTimestamp] = []string{ts}
-		h[HeaderStandardSignature] = []string{strings.Join(sigs, " ")}
+		vals := []string{d.ID, ts, strings.Join(sigs, " ")}
+		h[HeaderStandardID] = vals[0:1:1]
+		h[HeaderStandardTimestamp] = vals[1:2:2]
+		h[HeaderStandardSignature] = vals[2:3:3]
 	default:
-		h[HeaderElementsID] = []string{d.ID}
-		if len(s.signers) > 0 {
-			h[HeaderElementsSignature] = []string{s.signers[0].elements(d.Body)}
+		if len(s.signers) == 0 {
+			h[HeaderElementsID] = []string{d.ID}
+			break
 		}
+		// One allocation for both values.
+		vals := []string{d.ID, s.signers[0].elements(d.Body)}
+		h[HeaderElementsID] = vals[0:1:1]
+		h[HeaderElementsSignature] = vals[1:2:2]
 	}
 	return h
 }

@@ -14,8 +14,9 @@ import (
 
 // settings are validated options in the form Deliver uses.
 type settings struct {
-	url     string // as configured, sent as is
-	safeURL string // without userinfo, query and fragment: for errors and logs
+	url     string   // as configured, sent as is
+	target  *url.URL // url parsed, shared by every request (read only)
+	safeURL string   // without userinfo, query and fragment: for errors and logs
 	headers http.Header
 	scheme  string
 	keys    [][]byte // signing keys, current first; empty: unsigned
@@ -49,7 +50,9 @@ func validate(o Options) (settings, error) {
 		if err != nil {
 			add("url", "%v (or hold: <why>, to keep the events queued until there is one)", err)
 		} else {
-			s.url = o.URL
+			s.url, s.target = o.URL, u
+			// As http.NewRequest has it: "host:" is sent as "host".
+			u.Host = strings.TrimSuffix(u.Host, ":")
 			s.safeURL = redactURL(u)
 		}
 	}

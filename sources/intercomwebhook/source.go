@@ -88,7 +88,9 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 	}
 	appID := engine.IDString(n["app_id"])
 	key := itemID(n)
-	meta := engine.Meta{MetaTopic: topic, MetaAppID: appID}
+	// Sized for what the webhook flow and the host add (intake.Verdict).
+	meta := make(engine.Meta, 8)
+	meta[MetaTopic], meta[MetaAppID] = topic, appID
 	if key != "" {
 		meta[engine.MetaObjectID] = key
 	}

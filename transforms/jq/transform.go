@@ -102,10 +102,10 @@ func (t *Transform) runDirect(ctx context.Context, ev engine.Event) ([]engine.Ev
 	}
 	meta := make(map[string]any, 3)
 	for _, k := range []string{engine.MetaID, engine.MetaPipeline, engine.MetaReceived} {
-		switch v := ev.Meta[k].(type) {
+		switch v := ev.Meta[k]; v.(type) {
 		case nil:
 		case string:
-			meta[k] = v
+			meta[k] = v // as it is boxed: no new allocation
 		default:
 			return nil, false
 		}

@@ -148,3 +148,13 @@ func TestIndexKeyLayout(t *testing.T) {
 		t.Fatalf("indexKey before 1970 = %q", got)
 	}
 }
+
+func TestDedupeKeysAreMarkAndIndexKey(t *testing.T) {
+	at := time.Unix(1719492795, 123456789)
+	for _, id := range []string{"notif_1", strings.Repeat("é", 150)} {
+		mark, index := dedupeKeys(at, id)
+		if mark != MarkKey(id) || index != indexKey(at, id) {
+			t.Errorf("dedupeKeys(%q) = %q, %q; want %q, %q", id, mark, index, MarkKey(id), indexKey(at, id))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +42,12 @@ func idKey(id string) string {
 }
 
 func indexKey(at time.Time, id string) string {
-	id = idKey(id)
-	b := make([]byte, 0, len(IndexPrefix)+21+len(id))
+	return string(appendIndexKey(nil, at, idKey(id)))
+}
+
+// appendIndexKey appends the index key of id (already through idKey).
+func appendIndexKey(b []byte, at time.Time, id string) []byte {
+	b = slices.Grow(b, len(IndexPrefix)+21+len(id))
 	b = append(b, IndexPrefix...)
 	ns := strconv.AppendInt(make([]byte, 0, 20), max(at.UnixNano(), 0), 10)
 	for range 20 - len(ns) {
@@ -50,8 +55,19 @@ func indexKey(at time.Time, id string) string {
 	}
 	b = append(b, ns...)
 	b = append(b, '/')
+	return append(b, id...)
+}
+
+// dedupeKeys are the mark and index keys of id, cut from one string: one
+// allocation for both.
+func dedupeKeys(at time.Time, id string) (mark, index string) {
+	id = idKey(id)
+	b := make([]byte, 0, len(MarkPrefix)+len(id)+len(IndexPrefix)+21+len(id))
+	b = append(b, MarkPrefix...)
 	b = append(b, id...)
-	return string(b)
+	n := len(b)
+	both := string(appendIndexKey(b, at, id))
+	return both[:n], both[n:]
 }
 
 // EmitOnce stores ev unless dedupeID was stored within the window: then it
@@ -61,9 +77,10 @@ func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID s
 	if dedupeID == "" {
 		return host.Emit(ctx, []engine.Event{ev})
 	}
+	mark, index := dedupeKeys(received, dedupeID)
 	return host.Emit(ctx, []engine.Event{ev},
-		engine.StateUpdate{Key: MarkKey(dedupeID), Value: received.UTC().AppendFormat(nil, time.RFC3339Nano), IfAbsent: true},
-		engine.StateUpdate{Key: indexKey(received, dedupeID), Value: []byte{}},
+		engine.StateUpdate{Key: mark, Value: received.UTC().AppendFormat(nil, time.RFC3339Nano), IfAbsent: true},
+		engine.StateUpdate{Key: index, Value: []byte{}},
 	)
 }
 

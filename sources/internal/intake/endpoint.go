@@ -18,7 +18,8 @@ type Verdict struct {
 	Skip   string
 	Reason string
 	// Event is stored when Skip is empty. The Endpoint adds the captured
-	// headers, the receive time and the id to its Meta.
+	// headers, the receive time and the id to its Meta, in place: Decide
+	// makes a new Meta (or none) for every request.
 	Event engine.Event
 	// DedupeID, when set, stores the event at most once per dedupe window.
 	DedupeID string
@@ -123,9 +124,10 @@ func (e *Endpoint) post(w http.ResponseWriter, r *http.Request) {
 
 // complete adds what every webhook event carries to its Meta.
 func (e *Endpoint) complete(ev engine.Event, h http.Header, received time.Time) engine.Event {
-	meta := make(engine.Meta, len(ev.Meta)+3)
-	for k, v := range ev.Meta {
-		meta[k] = v
+	meta := ev.Meta
+	if meta == nil {
+		// Room for these three and the host's two: one map group.
+		meta = make(engine.Meta, 8)
 	}
 	meta[engine.MetaHeaders] = CaptureHeaders(h, e.DropHeaders...)
 	meta[engine.MetaReceived] = received.UTC().Format(time.RFC3339Nano)

@@ -17,9 +17,31 @@ func CaptureHeaders(h http.Header, drop ...string) map[string]any {
 		if len(vals) == 0 || dropped(name, drop) {
 			continue
 		}
-		out[strings.ToLower(name)] = vals[0]
+		out[lowerName(name)] = vals[0]
 	}
 	return out
+}
+
+// lowerNames are the lower-case forms of the header names webhooks
+// usually carry, so capturing them allocates no new name per request.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"Accept", "Accept-Encoding", "Content-Length", "Content-Type", "User-Agent",
+		"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip",
+		"X-Request-Id", "Traceparent", "Tracestate", "Connection",
+		"X-Hub-Signature", "X-Intercom-Webhook-Id", "X-Intercom-Request-Id",
+	} {
+		m[n] = strings.ToLower(n)
+	}
+	return m
+}()
+
+func lowerName(name string) string {
+	if l, ok := lowerNames[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
 }
 
 func dropped(name string, extra []string) bool {
