@@ -121,13 +121,30 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#connect`)),
 		}
 	}
+	// textUntil reads sel's text until ok accepts it or 10 s pass, and
+	// returns the last read: after a click the element waited for may be
+	// the page's before it navigates, and a node read then is gone ("No
+	// node with given id found", seen once in a cold CI run).
+	textUntil := func(sel string, ok func(string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			if err == nil && ok(s) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				if err != nil {
+					t.Fatalf("reading %s: %v", sel, err)
+				}
+				return s
+			}
+			time.Sleep(20 * time.Millisecond) // polling with a deadline
+		}
+	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
+		return textUntil(sel, func(string) bool { return true })
 	}
 
 	// A bad callback URL comes back at its field, before any OAuth.
@@ -175,7 +192,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#connect`)), chromedp.WaitVisible(chromedp.CSS(`#notice`))); err != nil {
 		t.Fatalf("creating the held instance: %v", err)
 	}
-	if s := text(`#file`); !strings.Contains(s, "hold: ") {
+	if s := textUntil(`#file`, func(s string) bool { return strings.Contains(s, "hold: ") }); !strings.Contains(s, "hold: ") {
 		t.Errorf("held instance's file: %q", s)
 	}
 	waitFor(t, "the held pipeline to run", func() bool {
@@ -200,7 +217,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#save`)), chromedp.WaitVisible(chromedp.CSS(`#pipelines`))); err != nil {
 		t.Fatalf("editing the held instance: %v", err)
 	}
-	if s := text(`#file`); strings.Contains(s, "hold:") || !strings.Contains(s, goodSrv.URL+"/held") {
+	edited := func(s string) bool { return !strings.Contains(s, "hold:") && strings.Contains(s, goodSrv.URL+"/held") }
+	if s := textUntil(`#file`, edited); !edited(s) {
 		t.Errorf("file after the edit: %q", s)
 	}
 	waitFor(t, "the event that waited at the receiver", func() bool { return good.count(heldBody) == 1 })
