@@ -106,9 +106,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	base := "http://" + d.AdminAddr()
 
 	ctx := browser(t)
+	// navigate opens url, trying again while the navigation a previous
+	// click started still aborts it (net::ERR_ABORTED, once in CI: the
+	// element waited for after a submit can be the page's before it).
+	navigate := func(url string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := chromedp.Do(ctx, chromedp.Navigate(url))
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "ERR_ABORTED") || time.Now().After(deadline) {
+				t.Fatalf("opening %s: %v", url, err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling with a deadline
+		}
+	}
 	fill := func(name, callback, typ, interval string) []chromedp.Action[chromedp.Void] {
+		navigate(base + "/console/new")
 		return []chromedp.Action[chromedp.Void]{
-			chromedp.Navigate(base + "/console/new"),
 			chromedp.WaitVisible(chromedp.CSS(`#create`)),
 			chromedp.SendKeys(chromedp.CSS(`#name`), name),
 			chromedp.SendKeys(chromedp.CSS(`#tags`), "Marketing"),
@@ -155,8 +172,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("callback_url error = %q", s)
 	}
 	// A bad date format fails the poller's own validation, shown at its field.
+	navigate(base + "/console/new")
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/console/new"), chromedp.WaitVisible(chromedp.CSS(chromedp.CSS(`#create`))),
+		chromedp.WaitVisible(chromedp.CSS(chromedp.CSS(`#create`))),
 		chromedp.SendKeys(chromedp.CSS(chromedp.CSS(`#name`)), "Bad dates"), chromedp.SetValue(chromedp.CSS(`#updatedDateFormat_conversations`), "kk"),
 		chromedp.Click(chromedp.CSS(chromedp.CSS(`#connect`))), chromedp.WaitVisible(chromedp.CSS(`[data-field=updatedDateFormat_conversations]`))); err != nil {
 		t.Fatalf("bad date format: %v", err)
@@ -184,8 +202,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// A polling instance without callback URL holds its events; setting
 	// one in the edit form delivers those that waited, and the instance
 	// page lists them under Recent deliveries.
+	navigate(base + "/console/new")
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/console/new"), chromedp.WaitVisible(chromedp.CSS(`#create`)),
+		chromedp.WaitVisible(chromedp.CSS(`#create`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "Console Held"),
 		chromedp.SendKeys(chromedp.CSS(`#client_id`), "cid"), chromedp.SendKeys(chromedp.CSS(`#client_secret`), "csecret"),
 		chromedp.SetValue(chromedp.CSS(`#refresh_interval`), "1s"),
@@ -282,7 +301,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitFor(t, "the replayed event at the receiver", func() bool { return flaky.count(`"objectId":"`+ch.ID+`"`) == 1 })
 
 	// The list shows both instances.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#instances`))); err != nil {
+	navigate(base + "/console")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#instances`))); err != nil {
 		t.Fatal(err)
 	}
 	if s := text(`#instances`); !strings.Contains(s, "Console Polling") || !strings.Contains(s, "Console Hooks") {
