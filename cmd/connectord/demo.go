@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,9 +17,9 @@ import (
 
 	"github.com/connectord/connectord/cmd/connectord/intercomsim"
 	"github.com/connectord/connectord/cmd/connectord/internal/daemon"
+	"github.com/connectord/connectord/cmd/connectord/internal/fleet"
 	"github.com/connectord/connectord/cmd/connectord/internal/soc"
 	"github.com/connectord/connectord/pipelines"
-	"github.com/connectord/connectord/sinks/httpsink"
 )
 
 // The demo's fixed credentials: the shipped pipelines default to them.
@@ -243,27 +241,16 @@ type demoReceiver struct {
 }
 
 func (r *demoReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 8<<20))
+	d, err := fleet.ReadCallback(r.key, req)
 	if err != nil {
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
-	valid := hmac.Equal([]byte(httpsink.SignElements(r.key, body)), []byte(req.Header.Get("Elements-Webhook-Signature")))
-	var env struct {
-		Message struct {
-			EventID      string `json:"eventId"`
-			InstanceName string `json:"instanceName"`
-			Events       []struct {
-				ObjectType, ObjectID, EventType string
-			} `json:"events"`
-		} `json:"message"`
-	}
-	json.Unmarshal(body, &env)
-	msg := env.Message
 	typ, obj := "?", "?"
-	if len(msg.Events) > 0 {
-		typ, obj = msg.Events[0].EventType, msg.Events[0].ObjectType+"/"+msg.Events[0].ObjectID
+	if d.Type != "" || d.Object != "" {
+		typ, obj = d.Event, d.Type+"/"+d.Object
 	}
+	valid := d.Valid
 	sig := "signature OK"
 	r.mu.Lock()
 	if valid {
@@ -273,7 +260,7 @@ func (r *demoReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		sig = "signature BAD"
 	}
 	r.mu.Unlock()
-	fmt.Fprintf(r.out, "%-8s  %-24s %-8s %-34s %-22s %s\n", time.Now().Format("15:04:05"), msg.InstanceName, typ, obj, short(msg.EventID, 22), sig)
+	fmt.Fprintf(r.out, "%-8s  %-24s %-8s %-34s %-22s %s\n", d.At.Format("15:04:05"), d.Pipeline, typ, obj, short(d.EventID, 22), sig)
 }
 
 func (r *demoReceiver) counts() (ok, bad int) {

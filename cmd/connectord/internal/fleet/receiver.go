@@ -49,13 +49,14 @@ type Receiver struct {
 
 var _ http.Handler = (*Receiver)(nil)
 
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+// ReadCallback reads one connectord callback: its envelope's eventId,
+// instanceName and first event, and whether its Elements-Webhook-Signature
+// matches key. A body that is not an envelope shows as empty fields.
+func ReadCallback(key []byte, req *http.Request) (Delivery, error) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, 8<<20))
 	if err != nil {
-		http.Error(w, "read", http.StatusBadRequest)
-		return
+		return Delivery{}, err
 	}
-	want := httpsink.SignElements(r.Key, body)
 	var env struct {
 		Message struct {
 			EventID      string `json:"eventId"`
@@ -66,16 +67,25 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			Raw json.RawMessage `json:"raw"`
 		} `json:"message"`
 	}
-	_ = json.Unmarshal(body, &env) // a bad body shows as empty fields
+	_ = json.Unmarshal(body, &env)
 	d := Delivery{
-		Replica: strings.TrimPrefix(req.URL.Path, "/events/"), EventID: env.Message.EventID,
-		Pipeline: env.Message.InstanceName, Raw: env.Message.Raw, At: time.Now(),
-		Valid: hmac.Equal([]byte(want), []byte(req.Header.Get("Elements-Webhook-Signature"))),
+		EventID: env.Message.EventID, Pipeline: env.Message.InstanceName, Raw: env.Message.Raw, At: time.Now(),
+		Valid: hmac.Equal([]byte(httpsink.SignElements(key, body)), []byte(req.Header.Get("Elements-Webhook-Signature"))),
 	}
 	if len(env.Message.Events) > 0 {
 		e := env.Message.Events[0]
 		d.Type, d.Object, d.Event = e.ObjectType, e.ObjectID, e.EventType
 	}
+	return d, nil
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	d, err := ReadCallback(r.Key, req)
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	d.Replica = strings.TrimPrefix(req.URL.Path, "/events/")
 	r.mu.Lock()
 	r.n++
 	d.Status = http.StatusOK
