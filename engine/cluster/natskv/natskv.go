@@ -28,6 +28,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/connectord/connectord/engine/cluster"
+	"github.com/connectord/connectord/engine/internal/natsretry"
 )
 
 // DefaultBucket is the KV bucket of the leases unless configured.
@@ -149,27 +150,10 @@ func waitForLeader(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyVal
 	}
 }
 
-// unanswered runs a request (a write, or a read) until it is answered:
-// "no responders" means no server took it (nothing was stored), as when the bucket's stream
-// is new and its interest has not reached this client's server yet, or
-// its leader is being elected. It tries for up to noResponderWait, or
-// until ctx ends, then returns the last error.
+// unanswered runs a lease request (a write, or a read) until a server
+// answers it (natsretry.Unanswered), for up to noResponderWait.
 func unanswered(ctx context.Context, request func() error) error {
-	wait, deadline := 20*time.Millisecond, time.Now().Add(noResponderWait)
-	for {
-		err := request()
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(deadline) {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait = min(2*wait, 200*time.Millisecond)
-	}
+	return natsretry.Unanswered(ctx, noResponderWait, 200*time.Millisecond, request)
 }
 
 const noResponderWait = 2 * time.Second

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/connectord/connectord/engine/internal/natsretry"
 	"github.com/connectord/connectord/engine/store"
 )
 
@@ -96,26 +97,14 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 		return nil
 	}
-	wait, deadline := 20*time.Millisecond, time.Now().Add(noResponderWait)
-	for {
+	return natsretry.Unanswered(ctx, noResponderWait, time.Second, func() error {
 		r := &request{batch: b, est: estimate(b)}
-		err := s.submit(ctx, r)
-		if err == nil {
-			fillBatch(b, r.out)
-			return nil
-		}
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(deadline) {
+		if err := s.submit(ctx, r); err != nil {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait = min(2*wait, time.Second)
-	}
+		fillBatch(b, r.out)
+		return nil
+	})
 }
 
 // noResponderWait bounds Commit's retries while no stream server answers.
