@@ -39,13 +39,7 @@ func TestTailSurvivesItsNode(t *testing.T) {
 		cluster.Stop(host)
 		last := commitMany(t, a, 20, stopped)
 		committed := time.Since(stopped)
-		deadline := time.Now().Add(30 * time.Second)
-		for b.Stable() < last {
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: the second store's tail stuck at %d of %d", round, b.Stable(), last)
-			}
-			time.Sleep(5 * time.Millisecond) // polling with a deadline
-		}
+		waitUntil(t, fmt.Sprintf("round %d: the second store's tail to reach %d", round, last), func() bool { return b.Stable() >= last })
 		seen := time.Since(stopped)
 		if err := cluster.Restart(host); err != nil {
 			t.Fatalf("restarting n%d: %v", host+1, err)
