@@ -23,7 +23,7 @@ type Held struct {
 	mu         sync.Mutex
 	lease      Lease
 	validUntil time.Time
-	unsure     bool // a renew was cancelled by Release: the grant may be newer than lease
+	unsure     bool // the last renew failed: the grant may be newer than lease
 }
 
 // HoldOptions tune Hold; zero values take the defaults.
@@ -154,16 +154,11 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 		cancel()
 		if released {
 			// The coordinator may have applied the renew cancelled
-			// here: Release then asks for the latest grant (unsure).
-			// Waiting for the renew instead held a clean stop up by as
-			// much as the renew's deadline under load.
-			res := <-results
-			h.applyRenew(res)
-			if res.err != nil {
-				h.mu.Lock()
-				h.unsure = true
-				h.mu.Unlock()
-			}
+			// here: applyRenew marks the grant unsure and Release
+			// asks for the latest one. Waiting for the renew instead
+			// held a clean stop up by as much as the renew's deadline
+			// under load.
+			h.applyRenew(<-results)
 		}
 	}()
 	for {
@@ -223,19 +218,26 @@ type renewResult struct {
 // applyRenew takes a renew's answer: a new grant extends the validity from
 // the renew's start. It reports whether the coordinator said the lease is
 // lost.
+//
+// A renew that failed otherwise may still have been applied by the
+// coordinator (its answer lost, or cancelled by Release): the grant is
+// unsure until a renew succeeds. Marking it here, not only where Release
+// cancels a renew, covers the renew loop taking a cancelled renew's answer
+// before it sees its own stop (the CI flake of TestReleaseDuringRenew).
 func (h *Held) applyRenew(r renewResult) (lost bool) {
 	if errors.Is(r.err, ErrLost) {
 		return true
 	}
-	if r.err != nil {
-		return false
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if r.err != nil {
+		h.unsure = true
+		return false
+	}
 	if h.validUntil.IsZero() {
 		return false // lost meanwhile: a late grant does not revive it
 	}
-	h.lease, h.validUntil = r.l, r.start.Add(h.c.TTL()-h.margin)
+	h.lease, h.validUntil, h.unsure = r.l, r.start.Add(h.c.TTL()-h.margin), false
 	return false
 }
 
