@@ -86,13 +86,21 @@ func (s *Source) decide(_ http.Header, _ []byte, v any) (intake.Verdict, error) 
 	if id == "" {
 		id = derivedID(n)
 	}
-	appID := engine.IDString(n["app_id"])
-	key := itemID(n)
+	item := itemID(n)
+	key := engine.IDString(item)
 	// Sized for what the webhook flow and the host add (intake.Verdict).
+	// Strings are put in as the notification holds them, boxed already.
 	meta := make(engine.Meta, 8)
-	meta[MetaTopic], meta[MetaAppID] = topic, appID
+	topicV := n["topic"] // a string, or no topic at all
+	if topic == "" {
+		topicV = ""
+	}
+	meta[MetaTopic], meta[MetaAppID] = topicV, idValue(n["app_id"])
 	if key != "" {
-		meta[engine.MetaObjectID] = key
+		meta[engine.MetaObjectID] = idValue(item)
+	}
+	if given, ok := n["id"].(string); ok && given == id {
+		meta[engine.MetaID] = n["id"]
 	}
 	return intake.Verdict{
 		Event:    engine.Event{Value: n, ID: id, Key: key, Meta: meta, Plain: true},
@@ -123,11 +131,20 @@ func derivedID(n map[string]any) string {
 	return "notif_derived_" + hex.EncodeToString(sum[:16])
 }
 
-// itemID is data.item.id, the changed object's id, or "".
-func itemID(n map[string]any) string {
+// itemID is data.item.id, the changed object's id, or nil.
+func itemID(n map[string]any) any {
 	data, _ := n["data"].(map[string]any)
 	item, _ := data["item"].(map[string]any)
-	return engine.IDString(item["id"])
+	return item["id"]
+}
+
+// idValue is v as engine.IDString has it, reusing v's box when v is a
+// string already.
+func idValue(v any) any {
+	if _, ok := v.(string); ok {
+		return v
+	}
+	return engine.IDString(v)
 }
 
 func (s *Source) allowed(topic string) bool {

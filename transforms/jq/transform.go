@@ -23,7 +23,7 @@ type Transform struct {
 	timeout time.Duration
 	// direct, when the whole program is one the shipped module runs as
 	// Go, runs it without the interpreter (see directProgram).
-	direct func(in any, args []any) any
+	direct func(in, metaID, pipeline, received any) any
 }
 
 // Apply runs the program with the event's Value as input and its Meta as
@@ -100,17 +100,17 @@ func (t *Transform) runDirect(ctx context.Context, ev engine.Event) ([]engine.Ev
 	if !ev.Plain || ctx.Err() != nil {
 		return nil, false
 	}
-	meta := make(map[string]any, 3)
-	for _, k := range []string{engine.MetaID, engine.MetaPipeline, engine.MetaReceived} {
+	var fields [3]any // as they are boxed: no new allocation
+	for i, k := range [...]string{engine.MetaID, engine.MetaPipeline, engine.MetaReceived} {
 		switch v := ev.Meta[k]; v.(type) {
 		case nil:
 		case string:
-			meta[k] = v // as it is boxed: no new allocation
+			fields[i] = v
 		default:
 			return nil, false
 		}
 	}
-	v := t.direct(ev.Value, []any{meta})
+	v := t.direct(ev.Value, fields[0], fields[1], fields[2])
 	if v == nil {
 		return nil, false
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -22,8 +24,14 @@ import (
 // step of a webhook after the HTTP hops. Strings without escapes are
 // substrings of one copy of the body, so they cost no allocation; the copy
 // lives as long as any of them does, which is the life of one event.
+//
+// Values are boxed once where they can be: strings Intercom repeats in
+// every notification and small whole numbers come from tables (box.go),
+// empty arrays share one value, and the scratch stacks are reused.
 func DecodeJSON(body []byte) (any, error) {
-	d := decoder{s: string(body)}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.s = string(body)
 	d.skipSpace()
 	if d.i == len(d.s) {
 		return nil, errors.New("invalid JSON: empty body")
@@ -75,6 +83,20 @@ type member struct {
 	value any
 }
 
+// decoders keep their scratch stacks between requests: grown afresh for
+// every body, they were five allocations of each notification.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// release returns d to the pool without what the value it decoded is made
+// of, so a pooled decoder holds no body alive.
+func (d *decoder) release() {
+	clear(d.members[:cap(d.members)])
+	clear(d.elems[:cap(d.elems)])
+	d.members, d.elems = d.members[:0], d.elems[:0]
+	d.s, d.i, d.depth, d.dupKey = "", 0, 0, ""
+	decoders.Put(d)
+}
+
 func (d *decoder) skipSpace() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
@@ -101,7 +123,7 @@ func (d *decoder) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return boxString(s), nil
 	case c == '-' || '0' <= c && c <= '9':
 		return d.number()
 	case c == 't':
@@ -207,7 +229,7 @@ func (d *decoder) array() (any, error) {
 	if d.i < len(d.s) && d.s[d.i] == ']' {
 		d.i++
 		d.depth--
-		return make([]any, 0), nil
+		return emptyArray, nil
 	}
 	base := len(d.elems)
 	defer func() { d.elems = d.elems[:base] }()
@@ -276,7 +298,7 @@ func (d *decoder) number() (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("number %s out of range", s[start:i])
 	}
-	return f, nil
+	return boxNumber(f), nil
 }
 
 // str reads a string at d.i (its opening quote). One without escapes and
@@ -310,17 +332,19 @@ func (d *decoder) str() (string, error) {
 }
 
 // unquote finishes the string that started at start, copying it from i on,
-// where the first escape or invalid byte is.
+// where the first escape or invalid byte is. A strings.Builder makes the
+// string in one allocation, where a []byte and its conversion took two.
 func (d *decoder) unquote(start, i int) (string, error) {
 	s := d.s
-	b := make([]byte, 0, i-start+16)
-	b = append(b, s[start:i]...)
+	var b strings.Builder
+	b.Grow(escapedLen(s, i) - start + 8)
+	b.WriteString(s[start:i])
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == '"':
 			d.i = i + 1
-			return string(b), nil
+			return b.String(), nil
 		case c < ' ':
 			return "", errSyntax
 		case c == '\\':
@@ -329,17 +353,17 @@ func (d *decoder) unquote(start, i int) (string, error) {
 			}
 			switch e := s[i+1]; e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 			case 'u':
 				r := hex4(s, i+2)
 				if r < 0 {
@@ -349,29 +373,42 @@ func (d *decoder) unquote(start, i int) (string, error) {
 				if utf16.IsSurrogate(r) {
 					if r2 := escapedHex4(s, i); r2 >= 0 {
 						if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
-							b = utf8.AppendRune(b, dec)
+							b.WriteRune(dec)
 							i += 6
 							continue
 						}
 					}
 					r = unicode.ReplacementChar
 				}
-				b = utf8.AppendRune(b, r)
+				b.WriteRune(r)
 				continue
 			default:
 				return "", errSyntax
 			}
 			i += 2
 		case c < utf8.RuneSelf:
-			b = append(b, c)
+			b.WriteByte(c)
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
-			b = utf8.AppendRune(b, r) // RuneError for an invalid byte
+			b.WriteRune(r) // RuneError for an invalid byte
 			i += size
 		}
 	}
 	return "", errSyntax
+}
+
+// escapedLen is the offset of the quote that ends the string s[i:] is in,
+// or len(s): unescaping never makes a string longer than it is in JSON
+// but for a few bytes of U+FFFD, so a buffer of this size seldom grows.
+func escapedLen(s string, i int) int {
+	for i < len(s) && s[i] != '"' {
+		if s[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	return min(i, len(s))
 }
 
 // escapedHex4 is the rune of a \uXXXX escape at s[i:], or -1.

@@ -131,7 +131,7 @@ func (e *Endpoint) complete(ev engine.Event, h http.Header, received time.Time) 
 	}
 	meta[engine.MetaHeaders] = CaptureHeaders(h, e.DropHeaders...)
 	meta[engine.MetaReceived] = received.UTC().Format(time.RFC3339Nano)
-	if ev.ID != "" {
+	if _, set := meta[engine.MetaID]; !set && ev.ID != "" {
 		meta[engine.MetaID] = ev.ID
 	}
 	ev.Meta = meta
