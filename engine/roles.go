@@ -71,6 +71,14 @@ type Transform interface {
 	Apply(ctx context.Context, ev Event) ([]Event, error)
 }
 
+// Predicate is a Transform that passes each event on unchanged or drops it
+// (a filter). The engine asks Keep instead of Apply, so a kept event goes
+// on as it is, without a new slice for it; Apply must agree with Keep.
+type Predicate interface {
+	Transform
+	Keep(ctx context.Context, ev Event) (bool, error)
+}
+
 // Sink delivers stored events. Deliver must be safe for concurrent use; the
 // engine calls it from up to Policy().MaxInFlight goroutines, never twice at
 // once for the same ordering key.

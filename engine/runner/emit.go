@@ -131,6 +131,16 @@ func (h *host) transform(ctx context.Context, ev engine.Event) ([]engine.Event, 
 	}
 	var cur []engine.Event
 	for i, t := range h.transforms {
+		if p, ok := t.(engine.Predicate); ok && i > 0 {
+			var err error
+			if cur, err = h.keep(ctx, p, cur); err != nil {
+				return nil, fmt.Errorf("transform %d: %w", i+1, err)
+			}
+			if len(cur) == 0 {
+				return nil, nil
+			}
+			continue
+		}
 		var next []engine.Event
 		apply := func(in engine.Event) error {
 			outs, err := h.apply(ctx, t, in)
@@ -162,6 +172,31 @@ func (h *host) transform(ctx context.Context, ev engine.Event) ([]engine.Event, 
 		}
 	}
 	return cur, nil
+}
+
+// keep is the events of in that p keeps, in order: in itself when it
+// keeps them all, else a new slice (in may be an earlier transform's own).
+func (h *host) keep(ctx context.Context, p engine.Predicate, in []engine.Event) ([]engine.Event, error) {
+	var out []engine.Event
+	for j, ev := range in {
+		var keep bool
+		err := runGuarded(func() (err error) {
+			keep, err = p.Keep(ctx, ev)
+			return err
+		})
+		switch {
+		case err != nil:
+			return nil, err
+		case !keep && out == nil:
+			out = append(make([]engine.Event, 0, len(in)-1), in[:j]...)
+		case keep && out != nil:
+			out = append(out, ev)
+		}
+	}
+	if out == nil {
+		return in, nil
+	}
+	return out, nil
 }
 
 // apply runs one transform on in, a panic turned into its error.

@@ -469,3 +469,46 @@ func TestPanicsStayInTheirEvent(t *testing.T) {
 		t.Errorf("attempts after a sink panic = %d, want 2 (the panic counted as a failed attempt)", sink.attempts["ok"])
 	}
 }
+
+// spread fans an event out to three, numbered n 0, 1 and 2.
+type spread struct{}
+
+func (spread) Apply(_ context.Context, e engine.Event) ([]engine.Event, error) {
+	out := make([]engine.Event, 3)
+	for n := range out {
+		out[n] = e
+		out[n].Value = map[string]any{"n": n}
+	}
+	return out, nil
+}
+
+// keepEven is a Predicate keeping even n; the engine must ask Keep.
+type keepEven struct{}
+
+func (keepEven) Apply(context.Context, engine.Event) ([]engine.Event, error) {
+	panic("Apply called on a Predicate")
+}
+
+func (keepEven) Keep(_ context.Context, e engine.Event) (bool, error) {
+	return e.Value.(map[string]any)["n"].(int)%2 == 0, nil
+}
+
+// A Predicate after a fan-out keeps the outputs it keeps, in order.
+func TestPredicateAfterFanOut(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	src := newPushSource()
+	sink := newScriptSink(nil)
+	rt := runner.NewRuntime(runner.Options{Store: st})
+	rt.Apply(context.Background(), []*runner.Built{built("p", "h", src, sink, fastPolicy(3, 2), spread{}, keepEven{})})
+	src.emit(t, engine.Event{ID: "x", Key: "1", Value: map[string]any{}})
+	waitFor(t, "kept outputs delivered", func() bool { return len(sink.snapshot()) == 2 })
+	rt.Shutdown(context.Background())
+	got := []string{string(sink.snapshot()[0].Body), string(sink.snapshot()[1].Body)}
+	if got[0] != `{"n":0}` || got[1] != `{"n":2}` {
+		t.Fatalf("delivered %v, want n 0 then 2", got)
+	}
+	if dls, _ := st.DeadLetters(context.Background(), "p", 0, 10); len(dls) != 0 {
+		t.Fatalf("dead letters %+v", dls)
+	}
+}

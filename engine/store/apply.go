@@ -26,6 +26,7 @@ type seqFill struct {
 	seq  uint64
 	at   time.Time
 	dead bool
+	set  bool // the op was assigned these (the zero seqFill: nothing)
 }
 
 func newTxWriter(st *stage, now time.Time) *txWriter {
@@ -73,48 +74,48 @@ func (w *txWriter) apply(r *request) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
-		if fill != nil {
+		if fill.set {
 			fill.op = i
-			out.fills = append(out.fills, *fill)
+			out.fills = append(out.fills, fill)
 		}
 	}
 	return out, nil
 }
 
-// applyOp writes one validated op; a non-nil seqFill carries a number the
-// op was assigned.
-func (w *txWriter) applyOp(op *Op) (*seqFill, error) {
+// applyOp writes one validated op; a seqFill that is set carries what the
+// op was assigned (a value: a pointer was an allocation per append).
+func (w *txWriter) applyOp(op *Op) (seqFill, error) {
 	switch op.Kind {
 	case OpAppend:
 		return w.append(op.Pipeline, op.Record)
 	case OpUpdate:
-		return nil, w.update(op.Pipeline, op.Record)
+		return seqFill{}, w.update(op.Pipeline, op.Record)
 	case OpAck:
-		return nil, w.ack(op.Pipeline, op.Record.Seq)
+		return seqFill{}, w.ack(op.Pipeline, op.Record.Seq)
 	case OpDeadLetter:
 		return w.deadLetter(op.Pipeline, op.Dead)
 	case OpPut, OpPutIfAbsent:
 		p, err := w.st.pipe(op.Pipeline, true)
 		if err != nil {
-			return nil, err
+			return seqFill{}, err
 		}
 		// A nil value is stored empty, so that it reads back as present.
 		value := append([]byte{}, op.Value...)
 		// PutIfAbsent was validated: no one holds the key.
 		w.st.put(p, op.Pipeline, spaceKV, op.Key, value, op.Kind == OpPutIfAbsent)
-		return nil, nil
+		return seqFill{}, nil
 	case OpDelete:
 		p, err := w.st.pipe(op.Pipeline, false)
 		if err != nil || p == nil {
-			return nil, err
+			return seqFill{}, err
 		}
 		if _, ok, err := w.st.get(op.Pipeline, spaceKV, op.Key); err != nil || !ok {
-			return nil, err
+			return seqFill{}, err
 		}
 		w.st.del(p, op.Pipeline, spaceKV, op.Key)
-		return nil, nil
+		return seqFill{}, nil
 	case OpDropDead:
-		return nil, w.dropDead(op.Pipeline, op.Dead.Seq)
+		return seqFill{}, w.dropDead(op.Pipeline, op.Dead.Seq)
 	}
-	return nil, fmt.Errorf("%w: kind %d", ErrInvalidOp, op.Kind)
+	return seqFill{}, fmt.Errorf("%w: kind %d", ErrInvalidOp, op.Kind)
 }

@@ -6,17 +6,17 @@ import "fmt"
 // counters in step with what it actually added or removed, so repeating an
 // op (acking twice, dead-lettering twice) never skews Stats.
 
-func (w *txWriter) append(pipeline string, r Record) (*seqFill, error) {
+func (w *txWriter) append(pipeline string, r Record) (seqFill, error) {
 	p, err := w.st.pipe(pipeline, true)
 	if err != nil {
-		return nil, err
+		return seqFill{}, err
 	}
 	p.meta.seq++
 	seq := p.meta.seq
 	r.Seq, r.Stored = seq, w.now
 	w.st.put(p, pipeline, spaceQueue, string(seqKey(seq)), encodeRecord(&r), true)
 	p.meta.queued++
-	return &seqFill{seq: seq, at: w.now}, nil
+	return seqFill{seq: seq, at: w.now, set: true}, nil
 }
 
 // update rewrites only the bookkeeping fields, so a caller that holds a
@@ -57,18 +57,18 @@ func (w *txWriter) ack(pipeline string, seq uint64) error {
 	return nil
 }
 
-func (w *txWriter) deadLetter(pipeline string, d DeadLetter) (*seqFill, error) {
+func (w *txWriter) deadLetter(pipeline string, d DeadLetter) (seqFill, error) {
 	p, err := w.st.pipe(pipeline, true)
 	if err != nil {
-		return nil, err
+		return seqFill{}, err
 	}
-	fill := &seqFill{at: w.now, dead: true}
+	fill := seqFill{at: w.now, dead: true, set: true}
 	if d.Seq == 0 {
 		p.meta.seq++
 		d.Seq = p.meta.seq
 		fill.seq = d.Seq
 	} else if err := w.takeQueued(pipeline, &d); err != nil {
-		return nil, err
+		return seqFill{}, err
 	}
 	if d.Died.IsZero() {
 		d.Died = w.now
@@ -76,7 +76,7 @@ func (w *txWriter) deadLetter(pipeline string, d DeadLetter) (*seqFill, error) {
 	k := string(seqKey(d.Seq))
 	_, had, err := w.st.get(pipeline, spaceDead, k)
 	if err != nil {
-		return nil, err
+		return seqFill{}, err
 	}
 	if !had {
 		p.meta.dead++

@@ -26,6 +26,35 @@ type stagePipe struct {
 	cleared bool // every dead letter purged in this group
 	sp      [numSpaces]map[string]stEntry
 	keys    [numSpaces][]string // keys in first-write order
+
+	// The pipeline's buckets in the read transaction and a cursor on
+	// each, opened on first need: opening them for every read (a read
+	// transaction does not cache buckets) cost the dedupe check and the
+	// ack about seven allocations each.
+	opened  bool
+	inBolt  bool // the pipeline has buckets in bbolt
+	buckets pipeBuckets
+	cursors [numSpaces]*bolt.Cursor
+}
+
+// cursor is a cursor on the pipeline's bbolt bucket for sp, or nil if the
+// pipeline has none there.
+func (st *stage) cursor(p *stagePipe, pipe string, sp space) (*bolt.Cursor, error) {
+	if !p.opened {
+		tx, err := st.boltTx()
+		if err != nil {
+			return nil, err
+		}
+		p.buckets, p.inBolt = readPipeline(tx, pipe)
+		p.opened = true
+	}
+	if !p.inBolt {
+		return nil, nil
+	}
+	if p.cursors[sp] == nil {
+		p.cursors[sp] = p.buckets.bucket(sp).Cursor()
+	}
+	return p.cursors[sp], nil
 }
 
 type stEntry struct {
@@ -70,7 +99,9 @@ func (st *stage) pipe(name string, create bool) (*stagePipe, error) {
 			if err != nil {
 				return nil, err
 			}
-			if b, ok := readPipeline(tx, name); ok {
+			p.buckets, p.inBolt = readPipeline(tx, name)
+			p.opened = true
+			if b := p.buckets; p.inBolt {
 				p.exists = true
 				p.meta = pipeMeta{seq: b.root.Sequence(), queued: b.counter(keyQueued), dead: b.counter(keyDead)}
 			}
@@ -111,16 +142,12 @@ func (st *stage) get(pipe string, sp space, key string) ([]byte, bool, error) {
 	if v, decided := st.ov.lookup(pipe, sp, key); decided {
 		return v, v != nil, nil
 	}
-	tx, err := st.boltTx()
-	if err != nil {
+	c, err := st.cursor(p, pipe, sp)
+	if err != nil || c == nil {
 		return nil, false, err
 	}
-	b, ok := readPipeline(tx, pipe)
-	if !ok {
-		return nil, false, nil
-	}
 	// A cursor tells a missing key from an empty value; Get does not.
-	k, v := b.bucket(sp).Cursor().Seek([]byte(key))
+	k, v := c.Seek([]byte(key))
 	if k == nil || string(k) != key {
 		return nil, false, nil
 	}

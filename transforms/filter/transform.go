@@ -39,19 +39,23 @@ type Transform struct {
 // Apply returns the event if the expression is true, nothing if it is
 // false, and an error if the expression fails or does not yield a boolean.
 func (t *Transform) Apply(ctx context.Context, ev engine.Event) ([]engine.Event, error) {
-	// expr has no loops that could outlive an event, so checking once suffices.
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("filter: %w", err)
-	}
-	keep, err := t.eval(ev)
-	if err != nil {
+	keep, err := t.Keep(ctx, ev)
+	if !keep || err != nil {
 		return nil, err
-	}
-	if !keep {
-		return nil, nil
 	}
 	return []engine.Event{ev}, nil
 }
+
+// Keep reports whether the expression is true for ev (engine.Predicate).
+func (t *Transform) Keep(ctx context.Context, ev engine.Event) (bool, error) {
+	// expr has no loops that could outlive an event, so checking once suffices.
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("filter: %w", err)
+	}
+	return t.eval(ev)
+}
+
+var _ engine.Predicate = (*Transform)(nil)
 
 func (t *Transform) eval(ev engine.Event) (bool, error) {
 	value := ev.Value

@@ -70,6 +70,14 @@ func dedupeKeys(at time.Time, id string) (mark, index string) {
 	return both[:n], both[n:]
 }
 
+// maxStamp is the longest RFC 3339 time with nanoseconds, in UTC.
+const maxStamp = len("2006-01-02T15:04:05.999999999Z")
+
+// markValue is a mark's value: the time its notification was received.
+func markValue(received time.Time) []byte {
+	return received.UTC().AppendFormat(make([]byte, 0, maxStamp), time.RFC3339Nano)
+}
+
 // EmitOnce stores ev unless dedupeID was stored within the window: then it
 // returns engine.ErrDuplicate and stores nothing. An empty dedupeID stores
 // ev unconditionally.
@@ -79,7 +87,7 @@ func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID s
 	}
 	mark, index := dedupeKeys(received, dedupeID)
 	return host.Emit(ctx, []engine.Event{ev},
-		engine.StateUpdate{Key: mark, Value: received.UTC().AppendFormat(nil, time.RFC3339Nano), IfAbsent: true},
+		engine.StateUpdate{Key: mark, Value: markValue(received), IfAbsent: true},
 		engine.StateUpdate{Key: index, Value: []byte{}},
 	)
 }

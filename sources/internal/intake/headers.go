@@ -3,6 +3,7 @@ package intake
 import (
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // alwaysDropped are request headers that carry credentials of the sender or
@@ -17,9 +18,52 @@ func CaptureHeaders(h http.Header, drop ...string) map[string]any {
 		if len(vals) == 0 || dropped(name, drop) {
 			continue
 		}
-		out[lowerName(name)] = vals[0]
+		out[lowerName(name)] = boxHeader(name, vals[0])
 	}
 	return out
+}
+
+// repeatedHeaders take few distinct values across requests (the sender's
+// software and its encodings): their values are boxed once and shared,
+// where boxing each was an allocation per header per request.
+var repeatedHeaders = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Content-Type": true, "User-Agent": true,
+	"Connection": true, "X-Forwarded-Proto": true,
+}
+
+// headerBoxes are the shared boxes, at most maxHeaderBoxes of values at
+// most maxHeaderBox bytes long: a sender varying them costs a box each,
+// as before, never memory without bound.
+var headerBoxes struct {
+	mu sync.RWMutex
+	m  map[string]any
+}
+
+const (
+	maxHeaderBoxes = 256
+	maxHeaderBox   = 256
+)
+
+func boxHeader(name, v string) any {
+	if !repeatedHeaders[name] || len(v) > maxHeaderBox {
+		return v
+	}
+	headerBoxes.mu.RLock()
+	b, ok := headerBoxes.m[v]
+	headerBoxes.mu.RUnlock()
+	if ok {
+		return b
+	}
+	headerBoxes.mu.Lock()
+	defer headerBoxes.mu.Unlock()
+	if headerBoxes.m == nil {
+		headerBoxes.m = make(map[string]any)
+	}
+	if len(headerBoxes.m) < maxHeaderBoxes {
+		v = strings.Clone(v) // not the request's memory
+		headerBoxes.m[v] = v
+	}
+	return v
 }
 
 // lowerNames are the lower-case forms of the header names webhooks
