@@ -90,12 +90,19 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 // release returns d to the pool without what the value it decoded is made
 // of, so a pooled decoder holds no body alive.
 func (d *decoder) release() {
+	if cap(d.members)+cap(d.elems) > maxPooledStack {
+		return // a rare huge body's stacks are not kept
+	}
 	clear(d.members[:cap(d.members)])
 	clear(d.elems[:cap(d.elems)])
 	d.members, d.elems = d.members[:0], d.elems[:0]
 	d.s, d.i, d.depth, d.dupKey = "", 0, 0, ""
 	decoders.Put(d)
 }
+
+// maxPooledStack bounds the stacks a pooled decoder keeps: far more than
+// a notification's members, far less memory than a megabyte body's.
+const maxPooledStack = 4096
 
 func (d *decoder) skipSpace() {
 	for d.i < len(d.s) {
