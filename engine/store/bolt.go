@@ -57,9 +57,15 @@ type Bolt struct {
 	ckptDone chan ckptResult
 	closeErr error
 
+	// ckptFailing is the last checkpoint's failure, nil after a success
+	// (CheckpointError reads it from any goroutine).
+	ckptFailing atomic.Pointer[ckptFailure]
+
 	// testHookCheckpointed runs after a checkpoint's bbolt transaction,
-	// before its segments are removed.
+	// before its segments are removed; testHookCheckpoint before it, and
+	// its error fails the checkpoint.
 	testHookCheckpointed func(gen uint64)
+	testHookCheckpoint   func() error
 	// commitTime (a moving average) and lastDirect (when the last commit
 	// with a direct batch ended) size how long deferred batches wait; both
 	// are owned by the commit goroutine.

@@ -40,7 +40,9 @@ type ckptResult struct {
 // one the next waits for the interval, so that a broken bbolt file does not
 // get a new segment at every commit.
 func (s *Bolt) checkpointDue() bool {
-	if s.ckptBusy || s.logErr != nil || s.log.size == 0 {
+	// An empty log has nothing to checkpoint, unless the last checkpoint
+	// failed: its writes are still in the overlay.
+	if s.ckptBusy || s.logErr != nil || s.log.size == 0 && s.ckptErr == nil {
 		return false
 	}
 	since := time.Since(s.lastCkpt)
@@ -50,11 +52,60 @@ func (s *Bolt) checkpointDue() bool {
 	return s.ov.values >= s.opts.ckptMem || s.log.size >= s.opts.ckptLog || since >= s.opts.ckptEvery
 }
 
+// maxOverlayFactor bounds the overlay at this many times the checkpoint's
+// memory trigger: past it commits wait for a running checkpoint, or are
+// refused while checkpoints fail.
+const maxOverlayFactor = 4
+
+// overlayFull refuses commits while checkpoints into bbolt fail and the
+// overlay, which only a checkpoint empties, has reached its bound: memory
+// would otherwise grow with every event until the process is killed. The
+// refusal is a commit error like a full disk's — webhooks answer 503 and
+// the sender retries, /readyz says why — and the next successful
+// checkpoint (tried every ckptEvery) ends it. Nothing acknowledged is
+// lost: it is all in the log.
+func (s *Bolt) overlayFull() error {
+	if s.ckptErr == nil || s.ov.values < maxOverlayFactor*s.opts.ckptMem {
+		return nil
+	}
+	return fmt.Errorf("store: commit refused: %d MiB wait in memory for bbolt, and the last checkpoint failed: %w",
+		s.ov.values>>20, s.ckptErr)
+}
+
+// CheckpointError is the last checkpoint's error while checkpoints into
+// bbolt fail ("" once one succeeds) and since when. Commits go on into the
+// log meanwhile, until the memory bound (overlayFull).
+func (s *Bolt) CheckpointError() (string, time.Time) {
+	if st := s.ckptFailing.Load(); st != nil {
+		return st.msg, st.since
+	}
+	return "", time.Time{}
+}
+
+type ckptFailure struct {
+	msg   string
+	since time.Time
+}
+
+// setCheckpointErr records a checkpoint's outcome for CheckpointError.
+func (s *Bolt) setCheckpointErr(err error) {
+	s.ckptErr = err
+	if err == nil {
+		s.ckptFailing.Store(nil)
+		return
+	}
+	since := time.Now()
+	if prev := s.ckptFailing.Load(); prev != nil {
+		since = prev.since
+	}
+	s.ckptFailing.Store(&ckptFailure{msg: err.Error(), since: since})
+}
+
 // maybeCheckpoint starts a checkpoint if one is due. If one is running and
 // the overlay has grown to four times its bound, it waits for it: commits
 // slow down to the speed of bbolt rather than memory growing without end.
 func (s *Bolt) maybeCheckpoint() {
-	if s.ckptBusy && s.ov.values >= 4*s.opts.ckptMem {
+	if s.ckptBusy && s.ov.values >= maxOverlayFactor*s.opts.ckptMem {
 		s.reapCheckpoint(true)
 	}
 	if !s.checkpointDue() {
@@ -62,7 +113,7 @@ func (s *Bolt) maybeCheckpoint() {
 	}
 	ws, gen, err := s.rotate()
 	if err != nil {
-		s.ckptErr = err
+		s.setCheckpointErr(err)
 		s.lastCkpt = time.Now() // try again at the next trigger, not at every commit
 		return
 	}
@@ -107,7 +158,7 @@ func (s *Bolt) reapCheckpoint(block bool) {
 func (s *Bolt) takeCheckpoint(res ckptResult) {
 	s.ckptBusy = false
 	s.lastCkpt = time.Now()
-	s.ckptErr = res.err
+	s.setCheckpointErr(res.err)
 	if res.err != nil {
 		// The overlay still holds it all and the log still has it: the
 		// next checkpoint applies it again.
@@ -155,6 +206,11 @@ func (s *Bolt) finalCheckpoint() error {
 // removes their segments. It runs beside the commit goroutine and touches
 // neither the overlay nor the current segment.
 func (s *Bolt) checkpoint(gen uint64, ws []write) error {
+	if s.testHookCheckpoint != nil {
+		if err := s.testHookCheckpoint(); err != nil {
+			return fmt.Errorf("store: checkpoint into %s: %w", s.db.Path(), err)
+		}
+	}
 	// Key order makes bbolt's inserts sequential; within a pipeline a purge
 	// comes before the dead letters written after it.
 	slices.SortFunc(ws, func(a, b write) int {

@@ -237,6 +237,12 @@ func (s *Bolt) commitGroup(group []*request) {
 		}
 		return
 	}
+	if err := s.overlayFull(); err != nil {
+		for _, r := range group {
+			finish(r, err)
+		}
+		return
+	}
 	live := group
 	for len(live) > 0 {
 		outs := make([]outcome, len(live))

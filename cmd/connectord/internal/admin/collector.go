@@ -43,6 +43,7 @@ var (
 	descQueueBytes    = desc("connectord_queue_bytes", "Bytes of event bodies stored and waiting for delivery (the runtime's count, checked against max_queue_bytes).")
 	descWindow        = desc("connectord_delivery_window_events", "Queued events delivery holds in memory (bounded; the rest is read from disk).")
 	descStoreFailing  = prometheus.NewDesc("connectord_store_failing", "1 while the store's last commit failed (disk full, I/O error); 0 once a commit succeeds.", nil, nil)
+	descCkptFailing   = prometheus.NewDesc("connectord_store_checkpoint_failing", "1 while the embedded store's checkpoints into its bbolt file fail: commits still go into the write-ahead log, until the memory they wait in reaches its bound and commits are refused (connectord_store_failing).", nil, nil)
 	descScrapeErr     = prometheus.NewDesc("connectord_status_scrape_error", "1 if the pipeline metrics could not be read from the store at this scrape.", nil, nil)
 	descCommits       = prometheus.NewDesc("connectord_store_commits_total", "Write transactions committed by the store; each is one durable sync, shared by all the writes grouped into it.", nil, nil)
 	descFdatasyncs    = prometheus.NewDesc("connectord_store_fdatasyncs_total", "Disk syncs (fdatasync) of the store's committed transactions: the embedded store syncs once per commit (its write-ahead log frame) and once per new log segment, and bbolt syncs twice per checkpoint (data pages, then the meta page) and once per file growth.", nil, nil)
@@ -54,10 +55,16 @@ type syncCounter interface{ Syncs() uint64 }
 // fdatasyncCounter is implemented by stores that count their disk syncs.
 type fdatasyncCounter interface{ Fdatasyncs() uint64 }
 
+// checkpointReporter is implemented by stores that checkpoint a log into
+// another file in the background (the embedded store).
+type checkpointReporter interface {
+	CheckpointError() (string, time.Time)
+}
+
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIn, descFiltered, descStored, descDelivered, descFailed,
 		descDeadLettered, descQueued, descOldest, descDead, descState, descGeneration, descLag, descLastPoll, descScrapeErr, descCommits, descFdatasyncs,
-		descEndpointUp, descEndpointFail, descEndpointSince, descEndpointTrips, descQueueBytes, descWindow, descStoreFailing} {
+		descEndpointUp, descEndpointFail, descEndpointSince, descEndpointTrips, descQueueBytes, descWindow, descStoreFailing, descCkptFailing} {
 		ch <- d
 	}
 }
@@ -76,6 +83,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		failing = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descStoreFailing, prometheus.GaugeValue, failing)
+	if cr, ok := c.h.d.Store.(checkpointReporter); ok {
+		v := 0.0
+		if msg, _ := cr.CheckpointError(); msg != "" {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descCkptFailing, prometheus.GaugeValue, v)
+	}
 	if sc, ok := c.h.d.Store.(syncCounter); ok {
 		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(sc.Syncs()))
 	}

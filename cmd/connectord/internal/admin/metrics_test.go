@@ -51,6 +51,8 @@ func TestMetricsMoveAsEventsFlow(t *testing.T) {
 		`connectord_reloads_total{result="ok"}`:                             1,
 		`connectord_reloads_total{result="error"}`:                          0,
 		`connectord_last_reload_successful`:                                 1,
+		`connectord_store_failing`:                                          0,
+		`connectord_store_checkpoint_failing`:                               0,
 	} {
 		if got := s.must(t, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
