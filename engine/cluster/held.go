@@ -159,7 +159,15 @@ func (h *Held) renew(ctx context.Context, parent <-chan struct{}) {
 			// held a clean stop up by as much as the renew's deadline
 			// under load.
 			h.applyRenew(<-results)
+			return
 		}
+		// parent ended with a renew in flight: the lease is left to
+		// expire, but a Release may follow (a replica's member lease at
+		// shutdown), and the renew may have moved the grant on. Not
+		// waiting for its answer: a stuck renew must not hold that up.
+		h.mu.Lock()
+		h.unsure = true
+		h.mu.Unlock()
 	}()
 	for {
 		select {

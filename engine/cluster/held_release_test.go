@@ -100,3 +100,38 @@ func TestReleaseAfterRenewOutcomeUnknown(t *testing.T) {
 		t.Fatalf("B after A's release: %v", err)
 	}
 }
+
+// A holder whose context ends while a renew is in flight — a replica's
+// member lease at shutdown: the daemon ends the lease's context, then
+// releases it — gives up the grant that renew may have made. Before, the
+// renew loop ended on the context without marking the grant unsure, the
+// release was refused as stale, and the lease stayed until its TTL ran
+// out (TestReplicasAnnounceThemselves: r1 left the members 1.16s after a
+// clean stop, in 2 of 40 runs under load).
+func TestReleaseAfterContextEndedDuringRenew(t *testing.T) {
+	ctx := context.Background()
+	c := &appliedThenCancelled{Local: NewLocal(3*time.Second, time.Now), started: make(chan struct{}, 1)}
+	life, end := context.WithCancel(ctx)
+	defer end()
+	h, err := TryHold(life, c, "p/poll", "A", HoldOptions{Renew: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no renew started")
+	}
+	end()
+	select {
+	case <-h.done: // the renew loop saw the context end, not a Release
+	case <-time.After(5 * time.Second):
+		t.Fatal("the renew loop did not end with its context")
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatalf("Release after the context ended during a renew: %v", err)
+	}
+	if _, err := c.Acquire(ctx, "p/poll", "B"); err != nil {
+		t.Fatalf("B after A's release: %v", err)
+	}
+}
