@@ -77,9 +77,18 @@ func (s *Store) startTail(ctx context.Context, from uint64) error {
 	s.mu.Lock()
 	s.st.tailed = from - 1
 	s.mu.Unlock()
+	// An attempt is bounded to tailAttempt, and a busy cluster misses
+	// one now and then (replicas opening a fresh stream at once, under
+	// load): attempts go on, as followTail's do, until ctx (Open's
+	// connect timeout) ends, instead of failing Open after the first.
 	cc, err := s.subscribeTail(ctx)
-	if err != nil {
-		return err
+	for wait := 100 * time.Millisecond; err != nil; wait = min(2*wait, tailBackoff) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		cc, err = s.subscribeTail(ctx)
 	}
 	go s.followTail(cc)
 	return nil
