@@ -34,7 +34,15 @@ func (c *appliedThenCancelled) Renew(ctx context.Context, l Lease) (Lease, error
 // Release while a renew is in flight gives up the grant that renew made,
 // so another replica can take the lease at once.
 func TestReleaseDuringRenew(t *testing.T) {
-	ctx := context.Background()
+	c, h := holdUntilRenewing(t, context.Background())
+	releaseHandsOver(t, c, h, "Release during a renew")
+}
+
+// holdUntilRenewing holds p/poll as A with ctx on a coordinator whose
+// renews are applied at once and answered late, and returns once a renew
+// is in flight.
+func holdUntilRenewing(t *testing.T, ctx context.Context) (*appliedThenCancelled, *Held) {
+	t.Helper()
 	c := &appliedThenCancelled{Local: NewLocal(3*time.Second, time.Now), started: make(chan struct{}, 1)}
 	h, err := TryHold(ctx, c, "p/poll", "A", HoldOptions{Renew: 10 * time.Millisecond})
 	if err != nil {
@@ -45,8 +53,16 @@ func TestReleaseDuringRenew(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no renew started")
 	}
+	return c, h
+}
+
+// releaseHandsOver releases h and checks that B can take the lease at
+// once, without waiting for a grant to run out.
+func releaseHandsOver(t *testing.T, c Coordinator, h *Held, what string) {
+	t.Helper()
+	ctx := context.Background()
 	if err := h.Release(ctx); err != nil {
-		t.Fatalf("Release during a renew: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	if _, err := c.Acquire(ctx, "p/poll", "B"); err != nil {
 		t.Fatalf("B after A's release: %v", err)
@@ -93,12 +109,7 @@ func TestReleaseAfterRenewOutcomeUnknown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no renew answered")
 	}
-	if err := h.Release(ctx); err != nil {
-		t.Fatalf("Release after a renew of unknown outcome: %v", err)
-	}
-	if _, err := c.Acquire(ctx, "p/poll", "B"); err != nil {
-		t.Fatalf("B after A's release: %v", err)
-	}
+	releaseHandsOver(t, c, h, "Release after a renew of unknown outcome")
 }
 
 // A holder whose context ends while a renew is in flight — a replica's
@@ -109,29 +120,14 @@ func TestReleaseAfterRenewOutcomeUnknown(t *testing.T) {
 // out (TestReplicasAnnounceThemselves: r1 left the members 1.16s after a
 // clean stop, in 2 of 40 runs under load).
 func TestReleaseAfterContextEndedDuringRenew(t *testing.T) {
-	ctx := context.Background()
-	c := &appliedThenCancelled{Local: NewLocal(3*time.Second, time.Now), started: make(chan struct{}, 1)}
-	life, end := context.WithCancel(ctx)
+	life, end := context.WithCancel(context.Background())
 	defer end()
-	h, err := TryHold(life, c, "p/poll", "A", HoldOptions{Renew: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-c.started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no renew started")
-	}
+	c, h := holdUntilRenewing(t, life)
 	end()
 	select {
 	case <-h.done: // the renew loop saw the context end, not a Release
 	case <-time.After(5 * time.Second):
 		t.Fatal("the renew loop did not end with its context")
 	}
-	if err := h.Release(ctx); err != nil {
-		t.Fatalf("Release after the context ended during a renew: %v", err)
-	}
-	if _, err := c.Acquire(ctx, "p/poll", "B"); err != nil {
-		t.Fatalf("B after A's release: %v", err)
-	}
+	releaseHandsOver(t, c, h, "Release after the context ended during a renew")
 }
