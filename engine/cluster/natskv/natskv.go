@@ -298,16 +298,27 @@ func (c *KV) Release(ctx context.Context, l cluster.Lease) error {
 // Leases implements cluster.Lister: the live leases whose name starts with
 // prefix.
 func (c *KV) Leases(ctx context.Context, prefix string) ([]cluster.Lease, error) {
-	keys, err := c.kv.ListKeys(ctx)
+	// One lister: the unfiltered one made first and dropped for a
+	// filtered one cost a consumer on the server for every listing.
+	var keys jetstream.KeyLister
+	var err error
 	if filters := keyFilters(prefix); filters != nil {
 		keys, err = c.kv.ListKeysFiltered(ctx, filters...)
+	} else {
+		keys, err = c.kv.ListKeys(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster: list leases: %w", err)
 	}
+	// A filtered lister may report a key twice while the bucket is
+	// written (nats.go's ListKeysFiltered says so): each lease once.
 	var names []string
+	seen := map[string]bool{}
 	for k := range keys.Keys() {
-		names = append(names, k)
+		if !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
 	}
 	_ = keys.Stop() // the lister stops itself once drained
 	var out []cluster.Lease

@@ -178,3 +178,23 @@ func (w *watching) Wake(ctx context.Context, name string) (<-chan struct{}, func
 	}
 	return ch, stop, err
 }
+
+// BenchmarkLeasesByPrefix lists the leases under a dotted prefix (as the
+// runtime lists "runs." and the members), among 20 leases.
+func BenchmarkLeasesByPrefix(b *testing.B) {
+	kv, _ := newKV(b, 30*time.Second)
+	ctx := context.Background()
+	for i := range 10 {
+		for _, name := range []string{fmt.Sprintf("runs.p.r%d", i), fmt.Sprintf("p/part/%d", i)} {
+			if _, err := kv.Acquire(ctx, name, "r"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		ls, err := kv.Leases(ctx, "runs.")
+		if err != nil || len(ls) != 10 {
+			b.Fatalf("Leases: %d, %v", len(ls), err)
+		}
+	}
+}
