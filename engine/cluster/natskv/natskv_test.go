@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,5 +197,38 @@ func BenchmarkLeasesByPrefix(b *testing.B) {
 		if err != nil || len(ls) != 10 {
 			b.Fatalf("Leases: %d, %v", len(ls), err)
 		}
+	}
+}
+
+// A listing by prefix in a bucket of more than 256 keys leaves no
+// goroutine behind (a dropped unfiltered lister blocked for good there).
+func TestLeasesByPrefixLeaveNothingBehind(t *testing.T) {
+	kv, _ := newKV(t, 30*time.Second)
+	ctx := context.Background()
+	for i := range 300 {
+		if _, err := kv.Acquire(ctx, fmt.Sprintf("p/part/%d", i), "r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := kv.Acquire(ctx, "runs.p.r1", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	list := func() {
+		ls, err := kv.Leases(ctx, "runs.")
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("Leases(runs.) = %v, %v", ls, err)
+		}
+	}
+	list() // the connection's own goroutines start here
+	before := runtime.NumGoroutine()
+	for range 5 {
+		list()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after 5 listings, %d before", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
 	}
 }
