@@ -106,6 +106,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	base := "http://" + d.AdminAddr()
 
 	ctx := browser(t)
+	// poll paces the two retry loops below (polling with a deadline).
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
 	// navigate opens url, trying again while the navigation a previous
 	// click started still aborts it (net::ERR_ABORTED, once in CI: the
 	// element waited for after a submit can be the page's before it).
@@ -120,7 +123,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			if !strings.Contains(err.Error(), "ERR_ABORTED") || time.Now().After(deadline) {
 				t.Fatalf("opening %s: %v", url, err)
 			}
-			time.Sleep(20 * time.Millisecond) // polling with a deadline
+			<-poll.C
 		}
 	}
 	fill := func(name, callback, typ, interval string) []chromedp.Action[chromedp.Void] {
@@ -156,7 +159,7 @@ func TestConsoleInBrowser(t *testing.T) {
 				}
 				return s
 			}
-			time.Sleep(20 * time.Millisecond) // polling with a deadline
+			<-poll.C
 		}
 	}
 	text := func(sel string) string {
