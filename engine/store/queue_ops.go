@@ -43,18 +43,27 @@ func (w *txWriter) update(pipeline string, r Record) error {
 
 // ack removes seq from the queue if it is still there.
 func (w *txWriter) ack(pipeline string, seq uint64) error {
+	p, err := w.removeSeq(pipeline, spaceQueue, seq)
+	if p != nil {
+		p.meta.queued--
+	}
+	return err
+}
+
+// removeSeq deletes seq's key from sp if it is there, and returns the
+// pipeline's staged state then (nil if there was nothing to delete).
+func (w *txWriter) removeSeq(pipeline string, sp space, seq uint64) (*stagePipe, error) {
 	k := string(seqKey(seq))
-	_, ok, err := w.st.get(pipeline, spaceQueue, k)
+	_, ok, err := w.st.get(pipeline, sp, k)
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	p, err := w.st.pipe(pipeline, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w.st.del(p, pipeline, spaceQueue, k)
-	p.meta.queued--
-	return nil
+	w.st.del(p, pipeline, sp, k)
+	return p, nil
 }
 
 func (w *txWriter) deadLetter(pipeline string, d DeadLetter) (seqFill, error) {
@@ -101,16 +110,9 @@ func (w *txWriter) takeQueued(pipeline string, d *DeadLetter) error {
 }
 
 func (w *txWriter) dropDead(pipeline string, seq uint64) error {
-	k := string(seqKey(seq))
-	_, ok, err := w.st.get(pipeline, spaceDead, k)
-	if err != nil || !ok {
-		return err
+	p, err := w.removeSeq(pipeline, spaceDead, seq)
+	if p != nil {
+		p.meta.dead--
 	}
-	p, err := w.st.pipe(pipeline, false)
-	if err != nil {
-		return err
-	}
-	w.st.del(p, pipeline, spaceDead, k)
-	p.meta.dead--
-	return nil
+	return err
 }
