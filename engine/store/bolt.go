@@ -167,7 +167,8 @@ func (f boltFile) Update(fn func(*bolt.Tx) error) error {
 
 // flush checkpoints everything committed so far into the bbolt file.
 func (s *Bolt) flush() error {
-	r := &request{flush: true, ops: 1}
+	r := newRequest()
+	r.flush, r.ops = true, 1
 	return s.submit(context.Background(), r)
 }
 

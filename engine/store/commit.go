@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,7 +24,21 @@ type request struct {
 	at       time.Time
 
 	err  error
-	done chan struct{}
+	done chan struct{} // one value: finish sends it, submit receives it
+}
+
+// requests are reused: a request and its channel were two allocations of
+// every commit, and a webhook's event makes two commits (store, ack).
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// newRequest is a pooled request with no fields set but done.
+func newRequest() *request { return requests.Get().(*request) }
+
+// release returns r to the pool once its caller has read what it needs:
+// the commit goroutine is done with it (finish ran) or never took it.
+func (r *request) release() {
+	*r = request{done: r.done}
+	requests.Put(r)
 }
 
 type purge struct {
@@ -49,7 +64,9 @@ func (s *Bolt) Commit(ctx context.Context, b *Batch) error {
 		}
 		return nil
 	}
-	return s.submit(ctx, &request{batch: b, ops: len(b.Ops)})
+	r := newRequest()
+	r.batch, r.ops = b, len(b.Ops)
+	return s.submit(ctx, r)
 }
 
 // CommitDeferred is Commit for a batch that may wait briefly to share the
@@ -60,7 +77,9 @@ func (s *Bolt) CommitDeferred(ctx context.Context, b *Batch) error {
 	if b == nil || len(b.Ops) == 0 {
 		return s.Commit(ctx, b)
 	}
-	return s.submit(ctx, &request{batch: b, ops: len(b.Ops), deferred: true, at: time.Now()})
+	r := newRequest()
+	r.batch, r.ops, r.deferred, r.at = b, len(b.Ops), true, time.Now()
+	return s.submit(ctx, r)
 }
 
 // PurgeDeadLetters deletes the given dead letters of pipeline, or all of them
@@ -70,17 +89,21 @@ func (s *Bolt) PurgeDeadLetters(ctx context.Context, pipeline string, seqs ...ui
 		return 0, fmt.Errorf("%w: pipeline name of %d bytes", ErrInvalidOp, len(pipeline))
 	}
 	p := &purge{pipeline: pipeline, seqs: seqs}
-	if err := s.submit(ctx, &request{purge: p, ops: max(1, len(seqs))}); err != nil {
+	r := newRequest()
+	r.purge, r.ops = p, max(1, len(seqs))
+	if err := s.submit(ctx, r); err != nil {
 		return 0, err
 	}
 	return p.deleted, nil
 }
 
+// submit hands r (from newRequest) to the commit goroutine, waits for its
+// outcome and releases r.
 func (s *Bolt) submit(ctx context.Context, r *request) error {
+	defer r.release()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: commit not started: %w", err)
 	}
-	r.done = make(chan struct{})
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -321,7 +344,9 @@ func (s *Bolt) commitDirect(ws []write) error {
 	return nil
 }
 
+// finish gives r its outcome. The commit goroutine must not touch r after:
+// its caller may reuse it at once.
 func finish(r *request, err error) {
 	r.err = err
-	close(r.done)
+	r.done <- struct{}{}
 }

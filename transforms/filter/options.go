@@ -33,7 +33,7 @@ func (o *Options) NewTransform(engine.BuildContext) (engine.Transform, error) {
 	if strings.TrimSpace(o.Expression.Value) == "" {
 		return nil, config.FieldErrorf("expression", "is required")
 	}
-	program, err := expr.Compile(o.Expression.Value, expr.Env(env{}), expr.AsBool())
+	program, err := expr.Compile(o.Expression.Value, expr.Env(env{}), expr.AsBool(), fetchOption, expr.Patch(memberFetch{}))
 	if err != nil {
 		return nil, positioned(o.Expression, err)
 	}
