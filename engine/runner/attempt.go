@@ -72,7 +72,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 	})
 	freeSlot()
 	now := d.clock.Now()
-	var b store.Batch
+	b := newBatch(1) // an ack; a failure's update or dead letter (and pause key)
 	switch {
 	case err == nil:
 		b.Ack(d.name, rec.Seq)
@@ -128,7 +128,7 @@ func (d *deliverer) attempt(ctx context.Context, j job) {
 		}
 	}
 	res.rec = rec
-	if cerr := d.commit(ctx, &b, err == nil); cerr != nil {
+	if cerr := d.commit(ctx, b, err == nil); cerr != nil {
 		res.outcome = d.commitFailed(&res, cerr)
 		res.commitErr = true
 		return

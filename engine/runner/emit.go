@@ -38,7 +38,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 	now := h.clock.Now()
 	// Sized for one output per event: growing it op by op copied the
 	// (large) ops twice for a webhook's event and its two dedupe keys.
-	b := store.Batch{Ops: make([]store.Op, 0, len(events)+len(state))}
+	b := newBatch(len(events) + len(state))
 	appended, bytes := 0, 0
 	for _, ev := range events {
 		h.counters.In.Add(1)
@@ -84,7 +84,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 			bytes += len(body)
 		}
 	}
-	addState(&b, h.name, state)
+	addState(b, h.name, state)
 	if b.Len() == 0 {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 			return fmt.Errorf("emit: %w", err)
 		}
 	}
-	if err := h.store.Commit(ctx, &b); err != nil {
+	if err := h.store.Commit(ctx, b); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return engine.ErrDuplicate
 		}
@@ -102,9 +102,29 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 	if appended > 0 {
 		h.queue.added(int64(appended), int64(bytes))
 		h.counters.Stored.Add(uint64(appended))
-		h.stored.Appended(maxAppended(&b))
+		h.stored.Appended(maxAppended(b))
 	}
 	return nil
+}
+
+// newBatch is an empty batch with room for n ops. A committed batch
+// escapes (the store holds it while it commits), so when the ops are few —
+// a webhook's event and its two dedupe keys, an ack — the batch and its
+// ops are one allocation, not two.
+func newBatch(n int) *store.Batch {
+	if n <= smallBatchOps {
+		sb := new(smallBatch)
+		sb.Ops = sb.ops[:0]
+		return &sb.Batch
+	}
+	return &store.Batch{Ops: make([]store.Op, 0, n)}
+}
+
+const smallBatchOps = 3
+
+type smallBatch struct {
+	store.Batch
+	ops [smallBatchOps]store.Op
 }
 
 // meta completes an event's metadata with what the engine knows. The map

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -139,5 +140,12 @@ func drain(r io.Reader, limit int) {
 	if limit < 0 {
 		limit = 0
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(r, int64(limit)+1))
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = r, int64(limit)+1
+	_, _ = io.Copy(io.Discard, lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
 }
+
+// limitedReaders spare drain an allocation on every delivery.
+var limitedReaders = sync.Pool{New: func() any { return new(io.LimitedReader) }}

@@ -12,12 +12,19 @@ import (
 // pool of keyed HMACs: hmac.New allocates two digests and hashes the key
 // pads on every call, while Reset returns a used HMAC to its keyed state.
 type signer struct {
-	pool sync.Pool // of hash.Hash
+	pool sync.Pool // of *keyedMAC
+}
+
+// keyedMAC is a keyed HMAC and room for its sum, which escaped to the heap
+// through the hash.Hash interface when it was a local.
+type keyedMAC struct {
+	hash.Hash
+	sum [sha256.Size]byte
 }
 
 func newSigner(key []byte) *signer {
 	key = append([]byte(nil), key...)
-	return &signer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	return &signer{pool: sync.Pool{New: func() any { return &keyedMAC{Hash: hmac.New(sha256.New, key)} }}}
 }
 
 const (
@@ -28,7 +35,7 @@ const (
 
 // elements is SignElements(key, body).
 func (s *signer) elements(body []byte) string {
-	m := s.pool.Get().(hash.Hash)
+	m := s.pool.Get().(*keyedMAC)
 	m.Reset()
 	m.Write(body)
 	return s.finish(m, elementsPrefix)
@@ -36,7 +43,7 @@ func (s *signer) elements(body []byte) string {
 
 // standard is SignStandard(key, id, ts, body).
 func (s *signer) standard(id, ts string, body []byte) string {
-	m := s.pool.Get().(hash.Hash)
+	m := s.pool.Get().(*keyedMAC)
 	m.Reset()
 	m.Write([]byte(id))
 	m.Write([]byte{'.'})
@@ -47,12 +54,11 @@ func (s *signer) standard(id, ts string, body []byte) string {
 }
 
 // finish returns prefix + base64(m's sum) and puts m back.
-func (s *signer) finish(m hash.Hash, prefix string) string {
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
-	s.pool.Put(m)
+func (s *signer) finish(m *keyedMAC, prefix string) string {
+	sum := m.Sum(m.sum[:0])
 	var out [len(elementsPrefix) + sigLen]byte
 	n := copy(out[:], prefix)
-	base64.StdEncoding.Encode(out[n:], sum[:])
+	base64.StdEncoding.Encode(out[n:], sum)
+	s.pool.Put(m)
 	return string(out[:n+sigLen])
 }

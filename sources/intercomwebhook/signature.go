@@ -39,12 +39,12 @@ var (
 // in a pool: hmac.New allocates two digests and hashes the key pads on
 // every call, while Reset returns a used one to its keyed state.
 type verifier struct {
-	macs sync.Pool // of hash.Hash
+	macs sync.Pool // of *keyedMAC
 }
 
 func newVerifier(secret []byte) *verifier {
 	secret = append([]byte(nil), secret...)
-	return &verifier{macs: sync.Pool{New: func() any { return hmac.New(sha1.New, secret) }}}
+	return &verifier{macs: sync.Pool{New: func() any { return &keyedMAC{Hash: hmac.New(sha1.New, secret)} }}}
 }
 
 // verify checks X-Hub-Signature against body in constant time.
@@ -62,16 +62,22 @@ func (v *verifier) verify(h http.Header, body []byte) error {
 	} else if _, err := hex.Decode(got[:], []byte(hexSig)); err != nil {
 		return errBadSignature
 	}
-	m := v.macs.Get().(hash.Hash)
+	m := v.macs.Get().(*keyedMAC)
 	m.Reset()
 	m.Write(body)
-	var want [sha1.Size]byte
-	m.Sum(want[:0])
+	ok := hmac.Equal(got[:], m.Sum(m.sum[:0]))
 	v.macs.Put(m)
-	if !hmac.Equal(got[:], want[:]) {
+	if !ok {
 		return errWrongSig
 	}
 	return nil
+}
+
+// keyedMAC is a keyed HMAC and room for its sum, which escaped to the heap
+// through the hash.Hash interface when it was a local.
+type keyedMAC struct {
+	hash.Hash
+	sum [sha1.Size]byte
 }
 
 // SignTestRequest signs req as Intercom does with the app's client secret

@@ -62,8 +62,9 @@ func appendIndexKey(b []byte, at time.Time, id string) []byte {
 // allocation for both.
 func dedupeKeys(at time.Time, id string) (mark, index string) {
 	id = idKey(id)
-	b := make([]byte, 0, len(MarkPrefix)+len(id)+len(IndexPrefix)+21+len(id))
-	b = append(b, MarkPrefix...)
+	// Built on the stack, then copied once into the string both share.
+	var buf [160]byte
+	b := append(buf[:0], MarkPrefix...)
 	b = append(b, id...)
 	n := len(b)
 	both := string(appendIndexKey(b, at, id))
@@ -86,10 +87,19 @@ func EmitOnce(ctx context.Context, host engine.Host, ev engine.Event, dedupeID s
 		return host.Emit(ctx, []engine.Event{ev})
 	}
 	mark, index := dedupeKeys(received, dedupeID)
-	return host.Emit(ctx, []engine.Event{ev},
-		engine.StateUpdate{Key: mark, Value: markValue(received), IfAbsent: true},
-		engine.StateUpdate{Key: index, Value: []byte{}},
-	)
+	// Emit is an interface method, so both of its slices escape: one
+	// allocation holds them.
+	args := &struct {
+		events [1]engine.Event
+		state  [2]engine.StateUpdate
+	}{
+		events: [1]engine.Event{ev},
+		state: [2]engine.StateUpdate{
+			{Key: mark, Value: markValue(received), IfAbsent: true},
+			{Key: index, Value: []byte{}},
+		},
+	}
+	return host.Emit(ctx, args.events[:], args.state[:]...)
 }
 
 // SweepOnce deletes up to limit marks received before now-window, oldest

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // pathLister is implemented by pipeline.Router: whether a pipeline listens on
@@ -21,14 +22,21 @@ func (m *Metrics) InstrumentWebhooks(next http.Handler) http.Handler {
 		if paths != nil && !paths.Has(path) {
 			path = "unmatched"
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
-		if paths == nil && sw.code() == http.StatusNotFound {
+		code := sw.code()
+		*sw = statusWriter{} // a ResponseWriter is not used once ServeHTTP returns
+		statusWriters.Put(sw)
+		if paths == nil && code == http.StatusNotFound {
 			path = "unmatched"
 		}
-		m.webhooks.WithLabelValues(path, strconv.Itoa(sw.code())).Inc()
+		m.webhooks.WithLabelValues(path, strconv.Itoa(code)).Inc()
 	})
 }
+
+// statusWriters spare every webhook request an allocation.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // statusWriter remembers the status code a handler wrote.
 type statusWriter struct {
