@@ -9,6 +9,11 @@ import (
 type txWriter struct {
 	st  *stage
 	now time.Time
+	// Shared by the group's requests, one after the other: validate's kv
+	// keys, and the backing of every outcome's fills (each request's are a
+	// slice of it that later appends never change).
+	seen  map[kvKey]bool
+	fills []seqFill
 }
 
 // outcome is what a committed request reports back to its caller.
@@ -68,7 +73,7 @@ func (w *txWriter) apply(r *request) (outcome, error) {
 	if err := w.validate(r.batch); err != nil {
 		return outcome{rejected: err}, nil
 	}
-	var out outcome
+	start := len(w.fills)
 	for i := range r.batch.Ops {
 		fill, err := w.applyOp(&r.batch.Ops[i])
 		if err != nil {
@@ -76,10 +81,10 @@ func (w *txWriter) apply(r *request) (outcome, error) {
 		}
 		if fill.set {
 			fill.op = i
-			out.fills = append(out.fills, fill)
+			w.fills = append(w.fills, fill)
 		}
 	}
-	return out, nil
+	return outcome{fills: w.fills[start:len(w.fills):len(w.fills)]}, nil
 }
 
 // applyOp writes one validated op; a seqFill that is set carries what the

@@ -50,6 +50,7 @@ type Bolt struct {
 	// and the checkpoint state.
 	log      *segment
 	frame    []byte
+	stage    *stage // reused group after group (groupStage)
 	logErr   error
 	ckptBusy bool
 	ckptErr  error

@@ -269,7 +269,7 @@ func (s *Bolt) commitGroup(group []*request) {
 	live := group
 	for len(live) > 0 {
 		outs := make([]outcome, len(live))
-		st := newStage(s.ov, s.db.DB)
+		st := s.groupStage()
 		w := newTxWriter(st, s.opts.now())
 		broken, brokenErr := -1, error(nil)
 		for i, r := range live {
@@ -342,6 +342,16 @@ func (s *Bolt) commitDirect(ws []write) error {
 	s.syncs.Add(1)
 	s.countBoltSyncs()
 	return nil
+}
+
+// groupStage is the commit goroutine's stage, emptied for a new group.
+func (s *Bolt) groupStage() *stage {
+	if s.stage == nil {
+		s.stage = newStage(s.ov, s.db.DB)
+	} else {
+		s.stage.reset()
+	}
+	return s.stage
 }
 
 // finish gives r its outcome. The commit goroutine must not touch r after:

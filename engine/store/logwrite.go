@@ -131,6 +131,7 @@ func decodeWrites(payload []byte) ([]write, error) {
 type boltApplier struct {
 	tx    *bolt.Tx
 	pipes map[string]pipeBuckets
+	key   []byte // scratch: bbolt copies the key it puts and keeps none it deletes
 }
 
 func newBoltApplier(tx *bolt.Tx) *boltApplier {
@@ -153,11 +154,13 @@ func (a *boltApplier) apply(w *write) error {
 		if val == nil {
 			val = []byte{}
 		}
-		if err := p.bucket(w.space).Put([]byte(w.key), val); err != nil {
+		a.key = append(a.key[:0], w.key...)
+		if err := p.bucket(w.space).Put(a.key, val); err != nil {
 			return fmt.Errorf("store: checkpoint put in pipeline %q: %w", w.pipe, err)
 		}
 	case writeDelete:
-		if err := p.bucket(w.space).Delete([]byte(w.key)); err != nil {
+		a.key = append(a.key[:0], w.key...)
+		if err := p.bucket(w.space).Delete(a.key); err != nil {
 			return fmt.Errorf("store: checkpoint delete in pipeline %q: %w", w.pipe, err)
 		}
 	case writeMeta:

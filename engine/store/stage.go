@@ -17,6 +17,12 @@ type stage struct {
 	tx    *bolt.Tx
 	pipes map[string]*stagePipe
 	order []string // pipelines in the order they were first written
+
+	// What reset keeps for the next group: emptied pipes and the writes
+	// slice. A stage per group was about a dozen allocations, most of
+	// them growing the same maps and slices again.
+	spare []*stagePipe
+	ws    []write
 }
 
 type stagePipe struct {
@@ -67,6 +73,39 @@ func newStage(ov *overlay, db *bolt.DB) *stage {
 	return &stage{ov: ov, db: db, pipes: map[string]*stagePipe{}}
 }
 
+// maxKeptKeys bounds what reset keeps of one space: a group's usual keys,
+// not a large purge's.
+const maxKeptKeys = 1024
+
+// reset empties st for the next group (ending its read transaction), keeping
+// its maps' and slices' room when it is not too large.
+func (st *stage) reset() {
+	st.close()
+	for _, p := range st.pipes {
+		kept := stagePipe{}
+		for sp := range numSpaces {
+			if m := p.sp[sp]; m != nil && len(m) <= maxKeptKeys {
+				clear(m)
+				kept.sp[sp] = m
+			}
+			if k := p.keys[sp]; cap(k) <= maxKeptKeys {
+				clear(k)
+				kept.keys[sp] = k[:0]
+			}
+		}
+		*p = kept // drops the cursors and buckets of the ended transaction
+		st.spare = append(st.spare, p)
+	}
+	clear(st.pipes)
+	clear(st.order)
+	st.order = st.order[:0]
+	if cap(st.ws) > maxKeptKeys {
+		st.ws = nil
+	}
+	clear(st.ws)
+	st.ws = st.ws[:0]
+}
+
 // close ends the read transaction.
 func (st *stage) close() {
 	if st.tx != nil {
@@ -91,7 +130,11 @@ func (st *stage) boltTx() (*bolt.Tx, error) {
 func (st *stage) pipe(name string, create bool) (*stagePipe, error) {
 	p := st.pipes[name]
 	if p == nil {
-		p = &stagePipe{}
+		if n := len(st.spare); n > 0 {
+			p, st.spare = st.spare[n-1], st.spare[:n-1]
+		} else {
+			p = &stagePipe{}
+		}
 		if op := st.ov.pipes[name]; op != nil {
 			p.exists, p.meta = true, op.meta
 		} else {
@@ -192,8 +235,11 @@ func (st *stage) clearDead(p *stagePipe, pipe string) {
 
 // writes is the group's outcome: per pipeline a purge first if any, then
 // each key's final state, then the counters.
+//
+// The slice is the stage's: it is valid until the stage is reset.
 func (st *stage) writes() []write {
-	var ws []write
+	ws := st.ws[:0]
+	defer func() { st.ws = ws }()
 	for _, name := range st.order {
 		p := st.pipes[name]
 		if p.cleared {

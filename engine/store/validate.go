@@ -12,7 +12,8 @@ import (
 func (w *txWriter) validate(b *Batch) error {
 	// kv keys this batch has set (true) or deleted (false) so far, so that
 	// PutIfAbsent sees the batch's own earlier operations.
-	var set map[kvKey]bool
+	set := w.seen
+	clear(set)
 	for i := range b.Ops {
 		op := &b.Ops[i]
 		if err := checkOp(op); err != nil {
@@ -23,6 +24,7 @@ func (w *txWriter) validate(b *Batch) error {
 		case OpPut, OpDelete, OpPutIfAbsent:
 			if set == nil {
 				set = map[kvKey]bool{}
+				w.seen = set
 			}
 			exists, seen := set[k]
 			if !seen && op.Kind == OpPutIfAbsent {

@@ -47,5 +47,9 @@ func newTransport(maxInFlight int, tlsConfig *tls.Config, opened *atomic.Uint64)
 		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ExpectContinueTimeout: time.Second,
+		// The receiver's answer is read only to drain it or to quote it in
+		// a dead letter, neither worth compressing; asking for gzip also
+		// cost every request a header (two allocations).
+		DisableCompression: true,
 	}
 }
