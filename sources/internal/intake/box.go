@@ -1,6 +1,9 @@
 package intake
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Putting a string or a float64 in an `any` allocates, and a decoded
 // notification is mostly such values: one allocation each was a fifth of
@@ -41,16 +44,65 @@ var interned = func() map[string]any {
 	return m
 }()
 
-// boxString is s as an `any`: the shared box of an interned string, or a
-// new one.
-func boxString(s string) any {
-	if len(s) <= maxInterned {
-		if v, ok := interned[s]; ok {
-			return v
-		}
+// internedBox is the shared box of s if s is interned.
+func internedBox(s string) (any, bool) {
+	if len(s) > maxInterned {
+		return nil, false
 	}
-	return s
+	v, ok := interned[s]
+	return v, ok
 }
+
+// The strings left (ids, names, emails, texts, times) are still about ten
+// per notification, and any(s) allocates a 16-byte string header for each.
+// boxes gives them headers from slabs instead: one allocation per
+// stringSlab strings. An `any` made from a slot points into its slab and
+// keeps it alive, as long as the decoded value lives: the life of one
+// event. A slot is written once, before its `any` exists, and never again
+// (a decoder starts a new slab for every body), so the `any` is as
+// immutable as one the runtime boxed.
+type boxes struct {
+	strs []string
+}
+
+const stringSlab = 16
+
+// str is s as an `any`: the shared box of an interned string, or one
+// from a slab.
+func (b *boxes) str(s string) any {
+	if v, ok := internedBox(s); ok {
+		return v
+	}
+	if s == "" {
+		return s // the runtime boxes "" without allocating
+	}
+	if len(b.strs) == cap(b.strs) {
+		b.strs = make([]string, 0, stringSlab)
+	}
+	b.strs = append(b.strs, s)
+	return stringAt(&b.strs[len(b.strs)-1])
+}
+
+// stringAt is the `any` that any(*p) makes, pointing at *p where the
+// runtime would point at a fresh copy of it: an empty interface is a type
+// word and a pointer to the value (runtime.eface), and for a string the
+// pointer is to its header.
+func stringAt(p *string) any {
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = stringType, unsafe.Pointer(p)
+	return v
+}
+
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+// stringType is the type word of a string in an `any`.
+var stringType = func() unsafe.Pointer {
+	var v any = "x"
+	return (*eface)(unsafe.Pointer(&v)).typ
+}()
 
 // smallNumbers are the boxed whole numbers 0 to 255: counts, attempts,
 // flags and the zero times Intercom sends for "never".

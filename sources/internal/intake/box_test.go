@@ -1,7 +1,11 @@
 package intake
 
 import (
+	"fmt"
 	"math"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -33,14 +37,64 @@ func TestSharedBoxesKeepValues(t *testing.T) {
 	}
 }
 
-// Every string in the interning table is returned by boxString as itself.
+// Every string in the interning table is boxed as itself, from the table.
 func TestInternedStrings(t *testing.T) {
+	var b boxes
 	for s := range interned {
 		if len(s) > maxInterned {
 			t.Errorf("%q is longer than maxInterned: never looked up", s)
 		}
-		if boxString(s) != s {
-			t.Errorf("boxString(%q) = %#v", s, boxString(s))
+		if v := b.str(s); v != s {
+			t.Errorf("str(%q) = %#v", s, v)
 		}
+	}
+	if len(b.strs) != 0 {
+		t.Errorf("%d interned strings took slab slots", len(b.strs))
+	}
+}
+
+// A string boxed from a slab is the string any(s) would be, for every use
+// of an `any`: type switches, ==, map keys, reflection, fmt. It stays so
+// after the decoder has moved on to other slabs and the collector has run.
+func TestSlabBoxesAreStrings(t *testing.T) {
+	var b boxes
+	var want []string
+	var got []any
+	for i := range 3*stringSlab + 5 {
+		s := fmt.Sprintf("id-%d-%s", i, strings.Repeat("x", i))
+		want, got = append(want, s), append(got, b.str(s))
+	}
+	byValue := map[any]int{}
+	for i, v := range got {
+		byValue[v] = i
+	}
+	runtime.GC()
+	_ = make([]byte, 1<<20) // reuse freed memory, if any was wrongly freed
+	runtime.GC()
+	for i, v := range got {
+		s, ok := v.(string)
+		if !ok || s != want[i] || v != any(want[i]) || byValue[any(want[i])] != i ||
+			reflect.ValueOf(v).String() != want[i] || fmt.Sprint(v) != want[i] {
+			t.Fatalf("box %d = %#v, want %q", i, v, want[i])
+		}
+	}
+}
+
+// Boxing strings from slabs costs one allocation per stringSlab strings.
+func TestSlabBoxesAllocateOncePerSlab(t *testing.T) {
+	strs := make([]string, stringSlab)
+	for i := range strs {
+		strs[i] = fmt.Sprintf("not-interned-%d", i)
+	}
+	var sink any
+	allocs := testing.AllocsPerRun(100, func() {
+		var b boxes
+		for _, s := range strs {
+			sink = b.str(s)
+		}
+	})
+	_ = sink
+	if allocs != 1 {
+		t.Errorf("%d strings boxed in %v allocations, want 1", len(strs), allocs)
 	}
 }

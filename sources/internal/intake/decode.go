@@ -76,6 +76,7 @@ type decoder struct {
 	// arrays' elements, innermost last.
 	members []member
 	elems   []any
+	boxes   boxes // the body's string boxes; every body starts a new slab
 }
 
 type member struct {
@@ -97,6 +98,7 @@ func (d *decoder) release() {
 	clear(d.elems[:cap(d.elems)])
 	d.members, d.elems = d.members[:0], d.elems[:0]
 	d.s, d.i, d.depth, d.dupKey = "", 0, 0, ""
+	d.boxes = boxes{} // its slab belongs to the decoded value now
 	decoders.Put(d)
 }
 
@@ -130,7 +132,7 @@ func (d *decoder) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return boxString(s), nil
+		return d.boxes.str(s), nil
 	case c == '-' || '0' <= c && c <= '9':
 		return d.number()
 	case c == 't':
