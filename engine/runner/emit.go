@@ -112,20 +112,30 @@ func (h *host) Emit(ctx context.Context, events []engine.Event, state ...engine.
 // a webhook's event and its two dedupe keys, an ack — the batch and its
 // ops are one allocation, not two.
 func newBatch(n int) *store.Batch {
-	if n <= smallBatchOps {
-		sb := new(smallBatch)
-		sb.Ops = sb.ops[:0]
-		return &sb.Batch
+	switch {
+	case n <= 1:
+		b := new(batchOf1)
+		b.Ops = b.ops[:0]
+		return &b.Batch
+	case n <= 3:
+		b := new(batchOf3)
+		b.Ops = b.ops[:0]
+		return &b.Batch
 	}
 	return &store.Batch{Ops: make([]store.Op, 0, n)}
 }
 
-const smallBatchOps = 3
-
-type smallBatch struct {
-	store.Batch
-	ops [smallBatchOps]store.Op
-}
+// An Op is about 400 bytes: an ack's batch has room for one only.
+type (
+	batchOf1 struct {
+		store.Batch
+		ops [1]store.Op
+	}
+	batchOf3 struct {
+		store.Batch
+		ops [3]store.Op
+	}
+)
 
 // meta completes an event's metadata with what the engine knows. The map
 // is the source's to give (see Host.Emit), so it is filled in place rather
