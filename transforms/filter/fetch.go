@@ -16,9 +16,9 @@ import (
 // runtime.Fetch: the same values, nil for a missing key, the same errors at
 // the same place in the expression.
 
-// fetchName is the function's name in the compiled program. It starts with
-// a character expressions cannot use in a name, so no expression can call
-// it or be shadowed by it.
+// fetchName is the function's name in the compiled program. No name in an
+// expression can hold a dot, so no expression can call it or shadow it
+// ($connectord.fetch(...) reads as a member of the unknown $connectord).
 const fetchName = "$connectord.fetch"
 
 // fetchOption registers fetch for the patched programs.
