@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -132,13 +134,62 @@ func waitHTTP(url string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready within %s", url, timeout)
 }
 
+// freeAddr is a free loopback address for connectord to listen on. Its port
+// is below the kernel's ephemeral range, which the bench's port used to come
+// from (a listen on :0): between here and connectord's bind, an outgoing
+// connection (connectord's to NATS, a NATS server's routes) or another :0
+// listener could take it, and once did ("bind: address already in use").
+// Ports outside the range are only ever taken by an explicit bind.
 func freeAddr() string {
+	handedMu.Lock()
+	defer handedMu.Unlock()
+	if low := ephemeralLow(); low > minFixedPort+1000 {
+		for range 100 {
+			port := minFixedPort + rand.IntN(low-minFixedPort)
+			if handedOut[port] {
+				continue
+			}
+			addr := "127.0.0.1:" + strconv.Itoa(port)
+			if ln, err := net.Listen("tcp", addr); err == nil {
+				ln.Close()
+				handedOut[port] = true
+				return addr
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// minFixedPort keeps clear of the well-known and commonly configured ports.
+const minFixedPort = 20000
+
+// handedOut are the ports freeAddr returned: two calls in a row must not give
+// the same one (neither is bound yet).
+var (
+	handedMu  sync.Mutex
+	handedOut = map[int]bool{}
+)
+
+// ephemeralLow is the first port of the kernel's ephemeral range, 0 if unknown.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return low
 }
 
 func runRelay(ctx context.Context, cfg runConfig) (*result, error) {
