@@ -239,7 +239,6 @@ func (st *stage) clearDead(p *stagePipe, pipe string) {
 // The slice is the stage's: it is valid until the stage is reset.
 func (st *stage) writes() []write {
 	ws := st.ws[:0]
-	defer func() { st.ws = ws }()
 	for _, name := range st.order {
 		p := st.pipes[name]
 		if p.cleared {
@@ -257,5 +256,6 @@ func (st *stage) writes() []write {
 		}
 		ws = append(ws, write{kind: writeMeta, pipe: name, meta: p.meta})
 	}
+	st.ws = ws
 	return ws
 }

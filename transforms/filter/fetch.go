@@ -57,8 +57,10 @@ func (memberFetch) Visit(node *ast.Node) {
 // fetchesFromMap reports whether expr would read a member of a value of
 // type t with runtime.Fetch and could find a map[string]any there.
 func fetchesFromMap(t reflect.Type) bool {
-	return t == nil || t.Kind() == reflect.Interface || t == reflect.TypeFor[map[string]any]()
+	return t == nil || t.Kind() == reflect.Interface || t == objectType
 }
+
+var objectType = reflect.TypeFor[map[string]any]()
 
 // hasOptional reports whether n contains an optional member (?.).
 func hasOptional(n ast.Node) bool {
